@@ -1,0 +1,400 @@
+/*
+ * active: daily and monthly active-user sets (see active.h).
+ *
+ * A pset stores its entries in an insertion-ordered array (so that the
+ * entries added since the last commit are simply a suffix, written behind
+ * as one small record) and indexes them with an open-addressing table of
+ * entry positions keyed by a multiplicative hash of the user id.
+ *
+ * Per event the cost is one zone lookup per reporting zone and one probe
+ * per period; the last pset touched per (zone, kind) is cached because a
+ * partition's traffic is mostly for the current day.
+ */
+#include "active.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "hll.h"
+#include "tzcal.h"
+#include "u64map.h"
+#include "xmalloc.h"
+
+struct pset {
+	uint8_t        zone;
+	uint8_t        kind;
+	bool           changed;
+	int32_t        period;
+	struct pentry *ent;
+	size_t         n, cap;
+	size_t         committed;
+	uint32_t      *slots;		/* entry index + 1; 0 = empty */
+	uint32_t       nbits;		/* log2 of the slot count */
+	struct hll    *hll;
+	uint32_t      *dcount[DIM_COUNT];
+	struct hll   **dhll[DIM_COUNT];
+	uint16_t       ncodes[DIM_COUNT];
+};
+
+struct active {
+	struct active_conf conf;
+	struct tzcal      *zones[ACTIVE_MAX_ZONES];
+	struct u64map     *psets;
+	struct pset       *last[ACTIVE_MAX_ZONES][2];
+};
+
+static uint64_t
+pset_key(int zone, enum period_kind kind, int32_t period)
+{
+	return (uint64_t)zone << 40 | (uint64_t)kind << 32 | (uint32_t)period;
+}
+
+struct active *
+active_new(const struct active_conf *conf)
+{
+	struct active *a = xcalloc(1, sizeof *a);
+	size_t i;
+
+	if (conf->n_zones == 0 || conf->n_zones > ACTIVE_MAX_ZONES)
+		fatalx("active_new: %zu zones", conf->n_zones);
+	a->conf = *conf;
+	for (i = 0; i < conf->n_zones; i++)
+		a->zones[i] = conf->zones[i];
+	a->conf.zones = a->zones;
+	a->psets = u64map_new();
+	return a;
+}
+
+static void
+pset_free(struct pset *s)
+{
+	int d;
+	uint16_t c;
+
+	free(s->ent);
+	free(s->slots);
+	hll_free(s->hll);
+	for (d = 0; d < DIM_COUNT; d++) {
+		for (c = 0; c < s->ncodes[d]; c++)
+			hll_free(s->dhll[d][c]);
+		free(s->dhll[d]);
+		free(s->dcount[d]);
+	}
+	free(s);
+}
+
+void
+active_free(struct active *a)
+{
+	size_t pos = 0;
+	struct pset *s;
+
+	if (a == NULL)
+		return;
+	while ((s = active_next(a, &pos)) != NULL)
+		pset_free(s);
+	u64map_free(a->psets);
+	free(a);
+}
+
+const struct active_conf *
+active_conf(const struct active *a)
+{
+	return &a->conf;
+}
+
+bool
+active_is_active(const struct active *a, int64_t duration_ms)
+{
+	return duration_ms > a->conf.min_ms && duration_ms < a->conf.max_ms;
+}
+
+static struct pset *
+pset_get(struct active *a, int zone, enum period_kind kind, int32_t period)
+{
+	struct pset *s = a->last[zone][kind];
+	uint64_t key;
+
+	if (s != NULL && s->period == period)
+		return s;
+	key = pset_key(zone, kind, period);
+	s = u64map_get(a->psets, key);
+	if (s == NULL) {
+		s = xcalloc(1, sizeof *s);
+		s->zone = (uint8_t)zone;
+		s->kind = (uint8_t)kind;
+		s->period = period;
+		s->nbits = 4;
+		s->slots = xcalloc((size_t)1 << s->nbits, sizeof *s->slots);
+		s->hll = hll_new(a->conf.hll_precision);
+		if (s->hll == NULL)
+			fatalx("bad HyperLogLog precision %d",
+			    a->conf.hll_precision);
+		u64map_put(a->psets, key, s);
+	}
+	a->last[zone][kind] = s;
+	return s;
+}
+
+static inline uint32_t
+slot_hash(uint32_t uid, uint32_t nbits)
+{
+	return (uint32_t)(uid * 2654435761u) >> (32 - nbits);
+}
+
+/* Slot holding uid, or the empty slot where it would go. */
+static uint32_t
+pset_probe(const struct pset *s, uint32_t uid)
+{
+	uint32_t mask = ((uint32_t)1 << s->nbits) - 1;
+	uint32_t i = slot_hash(uid, s->nbits);
+
+	while (s->slots[i] != 0 && s->ent[s->slots[i] - 1].uid != uid)
+		i = (i + 1) & mask;
+	return i;
+}
+
+static void
+pset_grow(struct pset *s)
+{
+	uint32_t i;
+
+	free(s->slots);
+	s->nbits++;
+	s->slots = xcalloc((size_t)1 << s->nbits, sizeof *s->slots);
+	for (i = 0; i < s->n; i++)
+		s->slots[pset_probe(s, s->ent[i].uid)] = i + 1;
+}
+
+static void
+pset_count_dim(struct pset *s, const struct active_conf *conf, enum dim d,
+    uint16_t code, uint64_t uhash)
+{
+	if (code >= s->ncodes[d]) {
+		/* Codes are few (values of one dimension): grow exactly. */
+		size_t old = s->ncodes[d], n = (size_t)code + 1;
+
+		s->dcount[d] = xrealloc(s->dcount[d], n * sizeof *s->dcount[d]);
+		s->dhll[d] = xrealloc(s->dhll[d], n * sizeof *s->dhll[d]);
+		memset(s->dcount[d] + old, 0, (n - old) * sizeof *s->dcount[d]);
+		memset(s->dhll[d] + old, 0, (n - old) * sizeof *s->dhll[d]);
+		s->ncodes[d] = (uint16_t)n;
+	}
+	s->dcount[d][code]++;
+	if (s->dhll[d][code] == NULL)
+		s->dhll[d][code] = hll_new(conf->hll_precision);
+	hll_add_hash(s->dhll[d][code], uhash);
+}
+
+static bool
+pset_add(struct active *a, struct pset *s, uint32_t uid, uint64_t uhash,
+    const uint16_t *codes)
+{
+	uint32_t i = pset_probe(s, uid);
+	struct pentry *e;
+	int d;
+
+	if (s->slots[i] != 0)
+		return false;
+	s->ent = xgrow(s->ent, &s->cap, s->n + 1, sizeof *s->ent);
+	e = &s->ent[s->n++];
+	e->uid = uid;
+	for (d = 0; d < DIM_COUNT; d++)
+		e->codes[d] = (a->conf.dims_mask & (1u << d)) ? codes[d] : 0;
+	s->slots[i] = (uint32_t)s->n;
+	hll_add_hash(s->hll, uhash);
+	for (d = 0; d < DIM_COUNT; d++) {
+		if (a->conf.dims_mask & (1u << d))
+			pset_count_dim(s, &a->conf, (enum dim)d, e->codes[d],
+			    uhash);
+	}
+	s->changed = true;
+	/* Keep the load factor at most 1/2: probes stay short. */
+	if (s->n * 2 > ((size_t)1 << s->nbits))
+		pset_grow(s);
+	return true;
+}
+
+bool
+active_add(struct active *a, uint32_t uid, uint64_t uhash,
+    const struct meta_entry *me, int64_t ts, int64_t dur)
+{
+	size_t z;
+
+	if (!active_is_active(a, dur))
+		return false;
+	for (z = 0; z < a->conf.n_zones; z++) {
+		struct tzcal *tz = a->zones[z];
+		int32_t d0 = tzcal_day(tz, ts), d1 = d0, d, m;
+
+		if (a->conf.span)
+			d1 = tzcal_day(tz, ts + dur);
+		for (d = d0; d <= d1; d++)
+			pset_add(a, pset_get(a, (int)z, PERIOD_DAY, d), uid,
+			    uhash, me->codes);
+		for (m = tzcal_month_of_day(d0); m <= tzcal_month_of_day(d1);
+		    m++)
+			pset_add(a, pset_get(a, (int)z, PERIOD_MONTH, m), uid,
+			    uhash, me->codes);
+	}
+	return true;
+}
+
+bool
+active_load_entry(struct active *a, int zone, enum period_kind kind,
+    int32_t period, uint32_t uid, uint64_t uhash, const uint16_t *codes)
+{
+	if (zone < 0 || (size_t)zone >= a->conf.n_zones)
+		return false;
+	return pset_add(a, pset_get(a, zone, kind, period), uid, uhash, codes);
+}
+
+struct pset *
+active_find(const struct active *a, int zone, enum period_kind kind,
+    int32_t period)
+{
+	return u64map_get(a->psets, pset_key(zone, kind, period));
+}
+
+struct pset *
+active_next(const struct active *a, size_t *pos)
+{
+	uint64_t key;
+	void *val;
+
+	if (!u64map_next(a->psets, pos, &key, &val))
+		return NULL;
+	return val;
+}
+
+size_t
+active_pset_count(const struct active *a)
+{
+	return u64map_count(a->psets);
+}
+
+size_t
+active_memory(const struct active *a)
+{
+	size_t n = sizeof *a + u64map_memory(a->psets), pos = 0;
+	struct pset *s;
+	int d;
+	uint16_t c;
+
+	while ((s = active_next(a, &pos)) != NULL) {
+		n += sizeof *s + s->cap * sizeof *s->ent +
+		    ((size_t)1 << s->nbits) * sizeof *s->slots +
+		    hll_memory(s->hll);
+		for (d = 0; d < DIM_COUNT; d++) {
+			n += s->ncodes[d] *
+			    (sizeof *s->dcount[d] + sizeof *s->dhll[d]);
+			for (c = 0; c < s->ncodes[d]; c++)
+				if (s->dhll[d][c] != NULL)
+					n += hll_memory(s->dhll[d][c]);
+		}
+	}
+	return n;
+}
+
+int
+pset_zone(const struct pset *s)
+{
+	return s->zone;
+}
+
+enum period_kind
+pset_kind(const struct pset *s)
+{
+	return (enum period_kind)s->kind;
+}
+
+int32_t
+pset_period(const struct pset *s)
+{
+	return s->period;
+}
+
+size_t
+pset_count(const struct pset *s)
+{
+	return s->n;
+}
+
+bool
+pset_contains(const struct pset *s, uint32_t uid)
+{
+	return s->slots[pset_probe(s, uid)] != 0;
+}
+
+const struct pentry *
+pset_entries(const struct pset *s, size_t *n)
+{
+	*n = s->n;
+	return s->ent;
+}
+
+uint64_t
+pset_dim_count(const struct pset *s, enum dim d, uint16_t code)
+{
+	return code < s->ncodes[d] ? s->dcount[d][code] : 0;
+}
+
+uint16_t
+pset_codes(const struct pset *s, enum dim d)
+{
+	return s->ncodes[d];
+}
+
+const struct hll *
+pset_hll(const struct pset *s)
+{
+	return s->hll;
+}
+
+const struct hll *
+pset_dim_hll(const struct pset *s, enum dim d, uint16_t code)
+{
+	return code < s->ncodes[d] ? s->dhll[d][code] : NULL;
+}
+
+size_t
+pset_committed(const struct pset *s)
+{
+	return s->committed;
+}
+
+void
+pset_set_committed(struct pset *s, size_t n)
+{
+	s->committed = n <= s->n ? n : s->n;
+}
+
+bool
+pset_changed(const struct pset *s)
+{
+	return s->changed;
+}
+
+void
+pset_clear_changed(struct pset *s)
+{
+	s->changed = false;
+}
+
+int64_t
+active_period_start(const struct active *a, int zone, enum period_kind kind,
+    int32_t period)
+{
+	struct tzcal *tz = a->zones[zone];
+
+	if (kind == PERIOD_DAY)
+		return tzcal_day_start(tz, period);
+	return tzcal_day_start(tz, tzcal_month_first_day(period));
+}
+
+int64_t
+active_period_end(const struct active *a, int zone, enum period_kind kind,
+    int32_t period)
+{
+	return active_period_start(a, zone, kind, period + 1);
+}

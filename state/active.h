@@ -1,0 +1,103 @@
+/*
+ * active: daily and monthly active-user sets (SPEC section 2).
+ *
+ * One `struct active` per input partition. For every configured reporting
+ * zone it keeps one period set (pset) per day and per month: the exact set
+ * of users, each with the dimension codes it is counted under, exact counts
+ * per dimension value, and HyperLogLog sketches of the total and of every
+ * dimension value, side by side.
+ *
+ * Breakdown rule: a user is counted in a period under the metadata known
+ * when the user's first active event of that period is processed, and only
+ * once per dimension; so per period the values of a dimension always sum to
+ * the total. Metadata that arrives later applies to later periods.
+ */
+#ifndef AD_ACTIVE_H
+#define AD_ACTIVE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "event.h"
+#include "meta.h"
+
+struct hll;
+struct tzcal;
+
+#define ACTIVE_MAX_ZONES	8
+
+enum period_kind {
+	PERIOD_DAY = 0,
+	PERIOD_MONTH = 1
+};
+
+struct active_conf {
+	struct tzcal *const *zones;	/* reporting zones, not owned */
+	size_t        n_zones;
+	bool          span;		/* attribution = span, else start */
+	int64_t       min_ms;		/* active iff min_ms < duration < max_ms */
+	int64_t       max_ms;
+	int           hll_precision;
+	unsigned      dims_mask;	/* bit (1 << dim) per enabled dimension */
+};
+
+struct pentry {
+	uint32_t uid;
+	uint16_t codes[DIM_COUNT];
+};
+
+struct active;
+struct pset;
+
+struct active *active_new(const struct active_conf *);
+void active_free(struct active *);
+const struct active_conf *active_conf(const struct active *);
+
+bool active_is_active(const struct active *, int64_t duration_ms);
+/*
+ * Counts user `uid` (hash `uhash`, dimension codes `me`) in every period
+ * an event (ts, duration) is attributed to, in every zone. Returns false
+ * (and counts nothing) when the duration is not active.
+ */
+bool active_add(struct active *, uint32_t uid, uint64_t uhash,
+    const struct meta_entry *me, int64_t ts_ms, int64_t duration_ms);
+/* Adds one entry as persisted; returns false if the user was already in. */
+bool active_load_entry(struct active *, int zone, enum period_kind,
+    int32_t period, uint32_t uid, uint64_t uhash, const uint16_t *codes);
+
+struct pset *active_find(const struct active *, int zone, enum period_kind,
+    int32_t period);
+/* Iteration over all psets: start with *pos = 0; NULL at the end. */
+struct pset *active_next(const struct active *, size_t *pos);
+size_t active_pset_count(const struct active *);
+size_t active_memory(const struct active *);
+
+int pset_zone(const struct pset *);
+enum period_kind pset_kind(const struct pset *);
+int32_t pset_period(const struct pset *);
+size_t pset_count(const struct pset *);
+bool pset_contains(const struct pset *, uint32_t uid);
+/* Entries in insertion order. */
+const struct pentry *pset_entries(const struct pset *, size_t *n);
+/* Exact users per dimension value; codes >= pset_codes() count 0. */
+uint64_t pset_dim_count(const struct pset *, enum dim, uint16_t code);
+uint16_t pset_codes(const struct pset *, enum dim);
+const struct hll *pset_hll(const struct pset *);
+/* NULL when no user has that value. */
+const struct hll *pset_dim_hll(const struct pset *, enum dim, uint16_t code);
+
+/* Write-behind bookkeeping: entries [0, committed) are durable. */
+size_t pset_committed(const struct pset *);
+void pset_set_committed(struct pset *, size_t n);
+/* Changed since the flag was last cleared (metrics to re-emit). */
+bool pset_changed(const struct pset *);
+void pset_clear_changed(struct pset *);
+
+/* First instant of the period in its zone, and of the next one (UTC ms). */
+int64_t active_period_start(const struct active *, int zone,
+    enum period_kind, int32_t period);
+int64_t active_period_end(const struct active *, int zone,
+    enum period_kind, int32_t period);
+
+#endif

@@ -1,0 +1,140 @@
+/* rollup: active-user counts of a period across partitions (see rollup.h). */
+#include "rollup.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine.h"
+#include "hll.h"
+#include "strdict.h"
+#include "xmalloc.h"
+
+/* Grows the per-code arrays of dimension d to hold code. */
+static void
+ensure_code(struct rollup *r, int d, uint16_t code)
+{
+	size_t old = r->ncodes[d], n = (size_t)code + 1;
+
+	if (code < r->ncodes[d])
+		return;
+	r->dcount[d] = xrealloc(r->dcount[d], n * sizeof *r->dcount[d]);
+	r->dhll[d] = xrealloc(r->dhll[d], n * sizeof *r->dhll[d]);
+	memset(r->dcount[d] + old, 0, (n - old) * sizeof *r->dcount[d]);
+	memset(r->dhll[d] + old, 0, (n - old) * sizeof *r->dhll[d]);
+	r->ncodes[d] = (uint16_t)n;
+}
+
+static void
+merge_into(struct hll **dst, const struct hll *src)
+{
+	if (src == NULL)
+		return;
+	if (*dst == NULL)
+		*dst = hll_dup(src);
+	else if (hll_merge(*dst, src) != 0)
+		fatalx("rollup: sketches of different precisions");
+}
+
+struct rollup *
+rollup_period(struct engine *const *engines, size_t n, int zone,
+    enum period_kind kind, int32_t period)
+{
+	struct rollup *r = NULL;
+	struct strdict *seen = n > 1 ? strdict_new() : NULL;
+	size_t e, i;
+	int d;
+
+	for (e = 0; e < n; e++) {
+		const struct pset *s = active_find(engine_active(engines[e]),
+		    zone, kind, period);
+		const struct pentry *ent;
+		size_t cnt;
+
+		if (s == NULL)
+			continue;
+		if (r == NULL)
+			r = xcalloc(1, sizeof *r);
+		merge_into(&r->hll, pset_hll(s));
+		ent = pset_entries(s, &cnt);
+		for (i = 0; i < cnt; i++) {
+			bool fresh = true;
+
+			if (seen != NULL)
+				strdict_intern(seen, engine_user_name(
+				    engines[e], ent[i].uid), &fresh);
+			if (!fresh)
+				continue;
+			r->total++;
+			for (d = 0; d < DIM_COUNT; d++) {
+				ensure_code(r, d, ent[i].codes[d]);
+				r->dcount[d][ent[i].codes[d]]++;
+			}
+		}
+		for (d = 0; d < DIM_COUNT; d++) {
+			uint16_t c;
+
+			for (c = 0; c < pset_codes(s, (enum dim)d); c++) {
+				ensure_code(r, d, c);
+				merge_into(&r->dhll[d][c],
+				    pset_dim_hll(s, (enum dim)d, c));
+			}
+		}
+	}
+	strdict_free(seen);
+	return r;
+}
+
+void
+rollup_free(struct rollup *r)
+{
+	int d;
+	uint16_t c;
+
+	if (r == NULL)
+		return;
+	hll_free(r->hll);
+	for (d = 0; d < DIM_COUNT; d++) {
+		for (c = 0; c < r->ncodes[d]; c++)
+			hll_free(r->dhll[d][c]);
+		free(r->dhll[d]);
+		free(r->dcount[d]);
+	}
+	free(r);
+}
+
+static int
+i32_cmp(const void *a, const void *b)
+{
+	int32_t x = *(const int32_t *)a, y = *(const int32_t *)b;
+
+	return (x > y) - (x < y);
+}
+
+size_t
+rollup_periods(struct engine *const *engines, size_t n, int zone,
+    enum period_kind kind, int32_t **periods)
+{
+	int32_t *p = NULL;
+	size_t np = 0, cap = 0, e, i, out = 0;
+
+	for (e = 0; e < n; e++) {
+		const struct active *a = engine_active(engines[e]);
+		size_t pos = 0;
+		struct pset *s;
+
+		while ((s = active_next(a, &pos)) != NULL) {
+			if (pset_zone(s) != zone || pset_kind(s) != kind)
+				continue;
+			p = xgrow(p, &cap, np + 1, sizeof *p);
+			p[np++] = pset_period(s);
+		}
+	}
+	if (np > 0)
+		qsort(p, np, sizeof *p, i32_cmp);
+	for (i = 0; i < np; i++) {
+		if (out == 0 || p[out - 1] != p[i])
+			p[out++] = p[i];
+	}
+	*periods = p;
+	return out;
+}

@@ -1,0 +1,35 @@
+/*
+ * strdict: string interning with dense 32-bit ids.
+ *
+ * The engine refers to users, action types, app versions and metadata values
+ * by small integer ids, so that sets and sessions hold 4 bytes instead of a
+ * string. Ids are assigned 0, 1, 2... in first-seen order and never reused;
+ * strings live in an append-only arena, so the views returned stay valid for
+ * the life of the dictionary.
+ */
+#ifndef AD_STRDICT_H
+#define AD_STRDICT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "event.h"
+
+#define STRDICT_NONE	UINT32_MAX
+
+struct strdict;
+
+struct strdict *strdict_new(void);
+void strdict_free(struct strdict *);
+/* Id of s, adding it if new (*created tells which; may be NULL). */
+uint32_t strdict_intern(struct strdict *, struct strv s, bool *created);
+/* Id of s, or STRDICT_NONE. */
+uint32_t strdict_find(const struct strdict *, struct strv s);
+struct strv strdict_get(const struct strdict *, uint32_t id);
+/* 64-bit hash of the string with that id (XXH3, as the sketches use). */
+uint64_t strdict_hash(const struct strdict *, uint32_t id);
+size_t strdict_count(const struct strdict *);
+size_t strdict_memory(const struct strdict *);
+
+#endif
