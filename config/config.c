@@ -86,8 +86,8 @@ static const struct config_option config_table[] = {
 	  "input topic of interaction events, keyed by user_id" },
 	{ "topics", "metadata", CONFIG_STRING, "user-metadata", 1, 249, NULL,
 	  "compacted input topic of user metadata, keyed by user_id" },
-	{ "topics", "sessions", CONFIG_STRING, "activity.sessions", 1, 249, NULL,
-	  "output topic of closed sessions" },
+	{ "topics", "sessions", CONFIG_STRING, "activity.sessions", 1, 249,
+	  NULL, "output topic of closed sessions" },
 	{ "topics", "metrics", CONFIG_STRING, "activity.metrics", 1, 249, NULL,
 	  "output topic of DAU/MAU records (meant to be compacted)" },
 	{ "topics", "dlq", CONFIG_STRING, "activity.dlq", 1, 249, NULL,
@@ -148,7 +148,8 @@ static const struct config_option config_table[] = {
 	{ "metrics", "active_min_ms", CONFIG_INT, "10000", 0, INT64_MAX, NULL,
 	  "an action is active if duration_ms is above this (exclusive)" },
 	{ "metrics", "active_max_ms", CONFIG_INT, "14400000", 1, INT64_MAX,
-	  NULL, "an action is active if duration_ms is below this (exclusive)" },
+	  NULL,
+	  "an action is active if duration_ms is below this (exclusive)" },
 	{ "metrics", "dimensions", CONFIG_LIST,
 	  "country,device_type,subscription_type", 0, 0, config_dimensions,
 	  "metadata breakdowns of DAU/MAU; empty for totals only" },
@@ -167,12 +168,13 @@ enum config_origin { ORIGIN_DEFAULT, ORIGIN_FILE, ORIGIN_OVERRIDE };
 
 struct config_value {
 	char			*text;	/* as written, after unquoting */
-	int64_t			 num;	/* int, duration, size, bool, enum, port */
+	int64_t			 num;	/* int, duration, size, bool, enum,
+					   addr port */
 	char			*host;	/* addr, without brackets */
 	char			**items;	/* list, NULL-terminated */
 	size_t			 nitems;
 	enum config_origin	 origin;
-	uint64_t		 seq;	/* order of assignment, to blame the last */
+	uint64_t		 seq;	/* assignment order; 0 = default */
 	char			*where;	/* "FILE:LINE", "-o", "default" */
 	char			*label;	/* where, but "-o ASSIGNMENT" */
 };
@@ -301,18 +303,20 @@ config_kvlist_put(struct config_kvlist *l, struct config_kv *kv)
 	l->v[l->n++] = *kv;
 }
 
+#define TYPE(t)	(1u << (t))
+
+/* The value of a declared option whose type is one of the mask's. */
 static const struct config_value *
 config_get(const struct config *cfg, const char *section, const char *key,
-    enum config_type type)
+    unsigned types, const char *what)
 {
 	int	idx;
 
 	if ((idx = config_find(section, key)) == -1)
 		fatalx("config: no option [%s] %s", section, key);
-	if (config_table[idx].type != type)
+	if ((TYPE(config_table[idx].type) & types) == 0)
 		fatalx("config: [%s] %s is a %s, not a %s", section, key,
-		    config_type_names[config_table[idx].type],
-		    config_type_names[type]);
+		    config_type_names[config_table[idx].type], what);
 	return &cfg->values[idx];
 }
 
@@ -515,7 +519,8 @@ config_parse_scaled(const struct config_option *o, struct config_value *v,
 	int	r;
 
 	if (o->type == CONFIG_DURATION)
-		r = config_scaled(v->text, config_duration_units, false, &v->num);
+		r = config_scaled(v->text, config_duration_units, false,
+		    &v->num);
 	else
 		r = config_scaled(v->text, config_size_units, true, &v->num);
 	if (r == -1) {
@@ -559,7 +564,8 @@ config_parse_list(const struct config_option *o, struct config_value *v,
 		while (b > a && (b[-1] == ' ' || b[-1] == '\t'))
 			b--;
 		if (a == b) {
-			*reason = xasprintf("empty item in list \"%s\"", v->text);
+			*reason = xasprintf("empty item in list \"%s\"",
+			    v->text);
 			return -1;
 		}
 		item = xstrndup(a, b - a);
@@ -1284,43 +1290,22 @@ config_validate(const struct config *cfg, char **cause)
 const char *
 config_str(const struct config *cfg, const char *section, const char *key)
 {
-	int	idx;
-
-	if ((idx = config_find(section, key)) == -1)
-		fatalx("config: no option [%s] %s", section, key);
-	switch (config_table[idx].type) {
-	case CONFIG_STRING:
-	case CONFIG_ENUM:
-	case CONFIG_ADDR:
-		return cfg->values[idx].text;
-	default:
-		fatalx("config: [%s] %s is a %s, not a string", section, key,
-		    config_type_names[config_table[idx].type]);
-	}
+	return config_get(cfg, section, key, TYPE(CONFIG_STRING) |
+	    TYPE(CONFIG_ENUM) | TYPE(CONFIG_ADDR), "string")->text;
 }
 
 int64_t
 config_int(const struct config *cfg, const char *section, const char *key)
 {
-	int	idx;
-
-	if ((idx = config_find(section, key)) == -1)
-		fatalx("config: no option [%s] %s", section, key);
-	switch (config_table[idx].type) {
-	case CONFIG_INT:
-	case CONFIG_DURATION:
-	case CONFIG_SIZE:
-		return cfg->values[idx].num;
-	default:
-		fatalx("config: [%s] %s is a %s, not a number", section, key,
-		    config_type_names[config_table[idx].type]);
-	}
+	return config_get(cfg, section, key, TYPE(CONFIG_INT) |
+	    TYPE(CONFIG_DURATION) | TYPE(CONFIG_SIZE), "number")->num;
 }
 
 bool
 config_bool(const struct config *cfg, const char *section, const char *key)
 {
-	return config_get(cfg, section, key, CONFIG_BOOL)->num != 0;
+	return config_get(cfg, section, key, TYPE(CONFIG_BOOL),
+	    "bool")->num != 0;
 }
 
 size_t
@@ -1329,7 +1314,7 @@ config_list(const struct config *cfg, const char *section, const char *key,
 {
 	const struct config_value *v;
 
-	v = config_get(cfg, section, key, CONFIG_LIST);
+	v = config_get(cfg, section, key, TYPE(CONFIG_LIST), "list");
 	*items = (const char *const *)v->items;
 	return v->nitems;
 }
@@ -1337,7 +1322,8 @@ config_list(const struct config *cfg, const char *section, const char *key,
 int
 config_enum(const struct config *cfg, const char *section, const char *key)
 {
-	return (int)config_get(cfg, section, key, CONFIG_ENUM)->num;
+	return (int)config_get(cfg, section, key, TYPE(CONFIG_ENUM),
+	    "enum")->num;
 }
 
 void
@@ -1346,7 +1332,7 @@ config_addr(const struct config *cfg, const char *section, const char *key,
 {
 	const struct config_value *v;
 
-	v = config_get(cfg, section, key, CONFIG_ADDR);
+	v = config_get(cfg, section, key, TYPE(CONFIG_ADDR), "addr");
 	*host = v->host;
 	*port = (uint16_t)v->num;
 }
@@ -1354,11 +1340,7 @@ config_addr(const struct config *cfg, const char *section, const char *key,
 const char *
 config_where(const struct config *cfg, const char *section, const char *key)
 {
-	int	idx;
-
-	if ((idx = config_find(section, key)) == -1)
-		fatalx("config: no option [%s] %s", section, key);
-	return cfg->values[idx].where;
+	return config_get(cfg, section, key, ~0u, "value")->where;
 }
 
 void
@@ -1491,7 +1473,8 @@ config_dump(const struct config *cfg, FILE *f)
 	}
 	for (i = 0; i < CONFIG_NPASS; i++) {
 		fprintf(f, "\n[%s]\n", config_passthrough[i]);
-		config_foreach(cfg, config_passthrough[i], config_dump_kv, &arg);
+		config_foreach(cfg, config_passthrough[i], config_dump_kv,
+		    &arg);
 	}
 }
 
@@ -1551,8 +1534,10 @@ config_equal(const struct config *a, const struct config *b)
 	for (i = 0; eq && i < CONFIG_NPASS; i++) {
 		memset(&sa, 0, sizeof sa);
 		memset(&sb, 0, sizeof sb);
-		config_foreach(a, config_passthrough[i], config_collect_kv, &sa);
-		config_foreach(b, config_passthrough[i], config_collect_kv, &sb);
+		config_foreach(a, config_passthrough[i], config_collect_kv,
+		    &sa);
+		config_foreach(b, config_passthrough[i], config_collect_kv,
+		    &sb);
 		eq = (sa.n == sb.n);
 		for (j = 0; eq && j < sa.n; j++)
 			eq = strcmp(sa.kv[j], sb.kv[j]) == 0;

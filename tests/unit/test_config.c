@@ -74,6 +74,20 @@ assert_load_error(const char *text, const char *expected)
 	config_free(cfg);
 }
 
+struct load_case {
+	const char	*text;
+	const char	*cause;
+};
+
+static void
+assert_load_errors(const struct load_case *cases, size_t n)
+{
+	size_t	i;
+
+	for (i = 0; i < n; i++)
+		assert_load_error(cases[i].text, cases[i].cause);
+}
+
 static void
 assert_set_error(struct config *cfg, const char *assignment,
     const char *expected)
@@ -354,7 +368,7 @@ bools_sizes_and_addresses_in_all_spellings(void **st)
 static void
 syntax_errors_name_file_and_line(void **st)
 {
-	static const struct { const char *text, *cause; } cases[] = {
+	static const struct load_case cases[] = {
 		{ "gap = 1s\n",
 		  "t.conf:1: key \"gap\" outside any section" },
 		{ "# c\n\n[session\n",
@@ -383,17 +397,14 @@ syntax_errors_name_file_and_line(void **st)
 		{ "[state]\ndir = \"/a\" /b\n",
 		  "t.conf:2: [state] dir: unexpected text after closing quote" },
 	};
-	size_t	i;
-
 	(void)st;
-	for (i = 0; i < sizeof cases / sizeof cases[0]; i++)
-		assert_load_error(cases[i].text, cases[i].cause);
+	assert_load_errors(cases, sizeof cases / sizeof cases[0]);
 }
 
 static void
 value_errors_name_file_line_and_reason(void **st)
 {
-	static const struct { const char *text, *cause; } cases[] = {
+	static const struct load_case cases[] = {
 		{ "[session]\ngap = 10x\n",
 		  "t.conf:2: [session] gap: \"10x\" is not a duration "
 		  "(use ms, s, m, h, d)" },
@@ -492,11 +503,8 @@ value_errors_name_file_line_and_reason(void **st)
 		{ "[admin]\nlisten = :80\n",
 		  "t.conf:2: [admin] listen: \":80\": missing host" },
 	};
-	size_t	i;
-
 	(void)st;
-	for (i = 0; i < sizeof cases / sizeof cases[0]; i++)
-		assert_load_error(cases[i].text, cases[i].cause);
+	assert_load_errors(cases, sizeof cases / sizeof cases[0]);
 }
 
 static void
@@ -745,7 +753,7 @@ foreach_is_file_order_then_overrides(void **st)
 static void
 validate_checks_across_keys(void **st)
 {
-	static const struct { const char *text, *cause; } cases[] = {
+	static const struct load_case cases[] = {
 		{ "[metrics]\nactive_min_ms = 5000\nactive_max_ms = 5000\n",
 		  "t.conf:3: [metrics] active_max_ms: active_min_ms (5000) "
 		  "must be less than active_max_ms (5000)" },
