@@ -286,19 +286,29 @@ meta_roundtrip_and_tombstone(void **st)
 	int d;
 
 	enc_init(&e);
-	for (i = 0; i < NFORMATS; i++) {
+	for (i = 0; i < 2 * NFORMATS; i++) {
+		codec_set_fast_path(c, i < NFORMATS);
 		enc_reset(&e);
-		assert_int_equal(codec_encode_meta(c, formats[i], &in, &e,
-		    &reason), 0);
+		assert_int_equal(codec_encode_meta(c, formats[i % NFORMATS], &in,
+		    &e, &reason), 0);
 		memset(&out, 0xa5, sizeof out);
-		assert_int_equal(codec_decode_meta(c, formats[i], e.buf, e.len,
-		    &out, &reason), 0);
+		assert_int_equal(codec_decode_meta(c, formats[i % NFORMATS],
+		    e.buf, e.len, &out, &reason), 0);
 		assert_false(out.tombstone);
 		assert_strv(out.user_id, in.user_id);
 		assert_int_equal(out.join_date, 19362);
 		for (d = 0; d < DIM_COUNT; d++)
 			assert_strv(out.dims[d], in.dims[d]);
 	}
+	codec_set_fast_path(c, true);
+	/* "US" -> "U\xff": a metadata string must be UTF-8 too. */
+	enc_reset(&e);
+	assert_int_equal(codec_encode_meta(c, CODEC_AVRO, &in, &e, &reason), 0);
+	assert_int_equal(e.buf[8], 'U');	/* after "u42" and 3-byte date */
+	e.buf[9] = 0xff;
+	assert_int_equal(codec_decode_meta(c, CODEC_AVRO, e.buf, e.len, &out,
+	    &reason), -1);
+	assert_string_equal(reason, "invalid utf-8: country");
 	/* The JSON form also takes the date as a string. */
 	assert_int_equal(codec_decode_meta(c, CODEC_JSON, json_date,
 	    strlen(json_date), &out, &reason), 0);
@@ -559,6 +569,58 @@ bad_avro_reasons_both_paths(void **st)
 	}
 	codec_set_fast_path(c, true);
 	free(big);
+	enc_free(&e);
+}
+
+/* Same verdict, reason and fields from the flat reader and from avro-c,
+ * on valid events and on thousands of corrupted ones. */
+static void
+flat_and_avro_c_readers_agree(void **st)
+{
+	static const char *texts[] = {
+		"", "a", "page_view", "\xc3\xa9t\xc3\xa9", "\xe2\x82\xac",
+		"\xf0\x9f\x98\x80 smile", "u:with:colons",
+	};
+	struct codec *c = *st;
+	struct event in, a, b;
+	const char *ra, *rb;
+	uint32_t rnd = 12345;
+	struct enc e;
+	int i, k, ia, ib, ok = 0;
+
+	enc_init(&e);
+	for (i = 0; i < 4000; i++) {
+		in = sample_event();
+		in.user_id = strv_c(texts[1 + i % 6]);
+		in.action_type = strv_c(texts[i % 7]);
+		in.page_id = strv_c(texts[(i / 7) % 7]);
+		in.ts_ms = (int64_t)i * 86399999 - INT64_C(1000000000000);
+		in.duration_ms = i * 997;
+		encode_event(c, CODEC_AVRO, &in, &e);
+		/* Three of four records get one to three bytes changed. */
+		for (k = 0; k < (i % 4) && e.len > 0; k++) {
+			rnd = rnd * 1103515245 + 12345;
+			e.buf[(rnd >> 8) % e.len] ^= (uint8_t)(1 + (rnd >> 20) % 255);
+		}
+		ra = rb = NULL;
+		codec_set_fast_path(c, true);
+		ia = codec_decode_event(c, CODEC_AVRO, e.buf, e.len, &a, &ra);
+		codec_set_fast_path(c, false);
+		ib = codec_decode_event(c, CODEC_AVRO, e.buf, e.len, &b, &rb);
+		assert_int_equal(ia, ib);
+		if (ia == 0) {
+			assert_event_equal(&a, &b);
+			ok++;
+		} else
+			assert_string_equal(ra, rb);
+		if (i % 4 == 0) {
+			assert_int_equal(ia, 0);
+			assert_event_equal(&a, &in);
+		}
+	}
+	/* The corruptions did not all fail or all pass. */
+	assert_in_range(ok, 1001, 3999);
+	codec_set_fast_path(c, true);
 	enc_free(&e);
 }
 
@@ -831,6 +893,7 @@ main(void)
 		cmocka_unit_test(metric_encode_to_json_exact),
 		cmocka_unit_test(truncated_avro_every_prefix),
 		cmocka_unit_test(bad_avro_reasons_both_paths),
+		cmocka_unit_test(flat_and_avro_c_readers_agree),
 		cmocka_unit_test(bad_frame_reasons),
 		cmocka_unit_test(bad_json_reasons),
 		cmocka_unit_test(validation_limits_all_formats),
