@@ -109,14 +109,55 @@ bench_iso_json(struct codec *c, long iters)
 	free_samples(s);
 }
 
+/* Times one encode call on one record. */
 static void
-bench_session(struct codec *c, enum codec_format fmt, long iters)
+bench_encode(struct codec *c, const char *what, enum codec_schema which,
+    enum codec_format fmt, const void *rec, long iters)
+{
+	const char *reason = NULL;
+	struct enc e;
+	double t0, t1;
+	long i;
+	int rc;
+
+	enc_init(&e);
+	t0 = now_ns();
+	for (i = 0; i < iters; i++) {
+		enc_reset(&e);
+		switch (which) {
+		case CODEC_INTERACTION:
+			rc = codec_encode_event(c, fmt, rec, &e, &reason);
+			break;
+		case CODEC_SESSION:
+			rc = codec_encode_session(c, fmt, rec, &e, &reason);
+			break;
+		default:
+			rc = codec_encode_metric(c, fmt, rec, &e, &reason);
+			break;
+		}
+		if (rc != 0)
+			fatalx("encode %s: %s", what, reason);
+	}
+	t1 = now_ns();
+	printf("encode %-9s %-18s %8.1f ns/op  (%zu bytes)\n", what,
+	    codec_format_name(fmt), (t1 - t0) / iters, e.len);
+	enc_free(&e);
+}
+
+static void
+bench_encodes(struct codec *c, long iters)
 {
 	static const struct action_count types[] = {
 		{ STRV("create"), 1 }, { STRV("edit"), 4 },
 		{ STRV("page_view"), 12 }, { STRV("share"), 2 },
 	};
-	struct session_out s = {
+	static uint8_t sketch[12 * 1024];
+	const struct event ev = {
+		.user_id = STRV("u004242"), .ts_ms = INT64_C(1672531200000),
+		.action_type = STRV("page_view"), .page_id = STRV("p17"),
+		.duration_ms = 12345, .app_version = STRV("5.4.3"),
+	};
+	const struct session_out s = {
 		.user_id = STRV("u004242"),
 		.session_id = STRV("u004242:1672531200000"),
 		.start_ms = INT64_C(1672531200000),
@@ -131,52 +172,20 @@ bench_session(struct codec *c, enum codec_format fmt, long iters)
 		.join_date = 19000,
 		.dims = { STRV("US"), STRV("mobile"), STRV("premium") },
 	};
-	const char *reason;
-	struct enc e;
-	double t0, t1;
-	size_t bytes = 0;
-	long i;
-
-	enc_init(&e);
-	t0 = now_ns();
-	for (i = 0; i < iters; i++) {
-		enc_reset(&e);
-		if (codec_encode_session(c, fmt, &s, &e, &reason) != 0)
-			fatalx("encode session: %s", reason);
-		bytes = e.len;
-	}
-	t1 = now_ns();
-	printf("encode session %-20s %8.1f ns/op  (%zu bytes)\n",
-	    codec_format_name(fmt), (t1 - t0) / iters, bytes);
-	enc_free(&e);
-}
-
-static void
-bench_metric(struct codec *c, long iters)
-{
-	static uint8_t sketch[12 * 1024];
-	struct metric_out m = {
+	const struct metric_out m = {
 		.kind = METRIC_DAU, .period = "2023-01-05", .tz = "UTC",
 		.dimension = "country", .value = STRV("US"), .exact = 123456,
 		.approx = 123999.5, .sketch = sketch, .sketch_len = sizeof sketch,
 		.final = false,
 	};
-	const char *reason;
-	struct enc e;
-	double t0, t1;
-	long i;
 
-	enc_init(&e);
-	t0 = now_ns();
-	for (i = 0; i < iters; i++) {
-		enc_reset(&e);
-		if (codec_encode_metric(c, CODEC_AVRO, &m, &e, &reason) != 0)
-			fatalx("encode metric: %s", reason);
-	}
-	t1 = now_ns();
-	printf("encode metric %-21s %8.1f ns/op  (%zu bytes)\n",
-	    "avro, 12 KB sketch", (t1 - t0) / iters, e.len);
-	enc_free(&e);
+	bench_encode(c, "event", CODEC_INTERACTION, CODEC_AVRO, &ev, iters);
+	bench_encode(c, "event", CODEC_INTERACTION, CODEC_JSON, &ev, iters / 4);
+	bench_encode(c, "session", CODEC_SESSION, CODEC_AVRO, &s, iters);
+	bench_encode(c, "session", CODEC_SESSION, CODEC_CONFLUENT, &s, iters);
+	bench_encode(c, "session", CODEC_SESSION, CODEC_JSON, &s, iters / 4);
+	/* A 2^14-register sketch, as metrics may carry. */
+	bench_encode(c, "metric", CODEC_METRIC, CODEC_AVRO, &m, iters);
 }
 
 int
@@ -206,10 +215,7 @@ main(int argc, char **argv)
 	bench_decode(c, "json (integer ts)", CODEC_JSON, json, iters / 4);
 	bench_iso_json(c, iters / 4);
 
-	bench_session(c, CODEC_AVRO, iters / 4);
-	bench_session(c, CODEC_CONFLUENT, iters / 4);
-	bench_session(c, CODEC_JSON, iters / 8);
-	bench_metric(c, iters / 8);
+	bench_encodes(c, iters / 4);
 
 	free_samples(avro);
 	free_samples(conf);

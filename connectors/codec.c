@@ -1098,6 +1098,8 @@ codec_tombstone(const void *key, size_t keylen, struct meta_rec *m,
  * Avro values -> JSON
  */
 
+/* On failure returns NULL, and sets *reason only when it knows better than
+ * the caller's default. */
 static json_t *
 value_to_json(struct codec *c, avro_value_t *v, const char **reason)
 {
@@ -1184,8 +1186,6 @@ value_to_json(struct codec *c, avro_value_t *v, const char **reason)
 		*reason = "unsupported avro type";
 		return NULL;
 	}
-	if (j == NULL && rc != 0)
-		*reason = R_MALFORMED;
 	return j;
 }
 
@@ -1256,6 +1256,7 @@ emit(struct codec *c, enum codec_schema which, enum codec_format fmt,
 	json_t *j;
 
 	if (fmt == CODEC_JSON) {
+		*reason = R_JSON_WRITE;	/* unless a more precise one is found */
 		if ((j = value_to_json(c, &s->value, reason)) == NULL)
 			return -1;
 		enc_reserve(out, 256);
@@ -1457,5 +1458,6 @@ codec_to_json(struct codec *c, enum codec_schema which,
 	if ((*reason = unframe(c, which, fmt, &p, &len)) != NULL ||
 	    (*reason = value_read(c, &c->s[which], p, len)) != NULL)
 		return NULL;
+	*reason = R_MALFORMED;		/* unless a more precise one is found */
 	return value_to_json(c, &c->s[which].value, reason);
 }

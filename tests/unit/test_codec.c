@@ -4,10 +4,10 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <cmocka.h>
 
 #include "codec.h"
@@ -762,6 +762,94 @@ to_json_bad_input(void **st)
 	enc_free(&e);
 }
 
+static void
+to_json_array_blocks(void **st)
+{
+	/* Session fields up to actions_per_type: "a", "a", 0, 0, 0, 0. */
+#define HEAD	0x02, 'a', 0x02, 'a', 0, 0, 0, 0
+	/* Then no versions and no metadata. */
+#define TAIL	0, 0, 0, 0, 0, 0
+	/* A block with a negative count carries its byte size (Avro spec). */
+	static const uint8_t sized_block[] = {
+		HEAD, 0x01, 0x06, 0x02, 'e', 0x02, 0x00, TAIL
+	};
+	static const uint8_t huge_count[] = {
+		HEAD, 0x80, 0x80, 0x80, 0x80, 0x80, 0x40, 0x02, 'e', 0x02, 0x00,
+		TAIL
+	};
+	/* Count INT64_MIN, which has no positive counterpart. */
+	static const uint8_t min_count[] = {
+		HEAD, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01,
+		0x00, TAIL
+	};
+	static const uint8_t bad_branch[] = {
+		HEAD, 0x00, 0, 0, 0x04, 0, 0, 0
+	};
+#undef HEAD
+#undef TAIL
+	struct codec *c = *st;
+	const char *reason = NULL;
+	char *s;
+
+	s = dumps(codec_to_json(c, CODEC_SESSION, CODEC_AVRO, sized_block,
+	    sizeof sized_block, &reason));
+	assert_string_equal(s, "{\"session_id\":\"a\",\"user_id\":\"a\","
+	    "\"start\":0,\"end\":0,\"duration_ms\":0,\"actions\":0,"
+	    "\"actions_per_type\":[{\"action_type\":\"e\",\"count\":1}],"
+	    "\"first_app_version\":\"\",\"last_app_version\":\"\","
+	    "\"join_date\":null,\"country\":null,\"device_type\":null,"
+	    "\"subscription_type\":null}");
+	free(s);
+	assert_null(codec_to_json(c, CODEC_SESSION, CODEC_AVRO, huge_count,
+	    sizeof huge_count, &reason));
+	assert_string_equal(reason, "truncated avro");
+	assert_null(codec_to_json(c, CODEC_SESSION, CODEC_AVRO, min_count,
+	    sizeof min_count, &reason));
+	assert_string_equal(reason, "malformed avro");
+	assert_null(codec_to_json(c, CODEC_SESSION, CODEC_AVRO, bad_branch,
+	    sizeof bad_branch, &reason));
+	assert_string_equal(reason, "malformed avro");
+}
+
+static void
+json_encoding_failures_leave_output(void **st)
+{
+	struct codec *c = *st;
+	struct event ev = sample_event();
+	struct metric_out m = {
+		.kind = METRIC_DAU, .period = "2023-01-05", .tz = "UTC",
+		.dimension = "total", .value = STRV(""), .exact = 1,
+		.approx = NAN,
+	};
+	struct session_out s = sample_session(true);
+	const char *reason = NULL;
+	struct enc e;
+
+	enc_init(&e);
+	enc_raw(&e, "keep", 4);
+	ev.page_id = STRV("p\xff");
+	assert_int_equal(codec_encode_event(c, CODEC_JSON, &ev, &e, &reason),
+	    -1);
+	assert_string_equal(reason, "invalid utf-8 in string");
+	assert_int_equal(codec_encode_metric(c, CODEC_JSON, &m, &e, &reason),
+	    -1);
+	assert_string_equal(reason, "non-finite number");
+	assert_int_equal(e.len, 4);
+	assert_memory_equal(e.buf, "keep", 4);
+
+	/* A session framed with the metric schema's id is refused. */
+	codec_set_schema_id(c, CODEC_SESSION, 4);
+	assert_int_equal(codec_encode_session(c, CODEC_CONFLUENT, &s, &e,
+	    &reason), 0);
+	codec_set_schema_id(c, CODEC_SESSION, 3);
+	assert_memory_equal(e.buf + 4, ((const uint8_t[]){ 0, 0, 0, 0, 4 }),
+	    5);
+	assert_null(codec_to_json(c, CODEC_SESSION, CODEC_CONFLUENT, e.buf + 4,
+	    e.len - 4, &reason));
+	assert_string_equal(reason, "unknown schema id");
+	enc_free(&e);
+}
+
 static char *
 write_schema_dir(const char *interaction)
 {
@@ -898,6 +986,8 @@ main(void)
 		cmocka_unit_test(bad_json_reasons),
 		cmocka_unit_test(validation_limits_all_formats),
 		cmocka_unit_test(to_json_bad_input),
+		cmocka_unit_test(to_json_array_blocks),
+		cmocka_unit_test(json_encoding_failures_leave_output),
 		cmocka_unit_test(other_schema_uses_avro_c_reader),
 		cmocka_unit_test(broken_schema_dirs_refused),
 	};
