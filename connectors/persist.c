@@ -1,0 +1,449 @@
+/*
+ * persist: key layouts of the state (see persist.h and docs/state.md).
+ *
+ *   users   be32 partition | user_id                      -> user record
+ *   active  be32 partition | u8 kind | be32 period^2^31 |
+ *           u8 zone length | zone | be32 first entry index -> set chunk
+ *   clock   be32 partition                                 -> watermark
+ *   offsets topic | 0x00 | be32 partition                  -> be64 next offset
+ *   meta    user_id                                        -> metadata
+ *   outbox  be64 seq                                       -> output record
+ *
+ * Big-endian integers make the byte order of keys the numeric order, so a
+ * partition's state is one contiguous key range in each family.
+ */
+#include "persist.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "enc.h"
+#include "engine.h"
+#include "meta.h"
+#include "store.h"
+#include "tzcal.h"
+#include "xmalloc.h"
+
+#define META_ENC_VERSION	1
+#define OUTREC_ENC_VERSION	1
+
+static uint32_t
+period_bias(int32_t p)
+{
+	return (uint32_t)p ^ 0x80000000u;
+}
+
+int
+persist_load_partition(struct store *st, struct engine *g, int32_t part,
+    struct tzcal *const *zones, size_t nzones, char **cause)
+{
+	uint8_t prefix[4];
+	struct store_iter *it;
+	const void *k, *v;
+	size_t kl, vl;
+	int rc = 0;
+
+	be32_put(prefix, (uint32_t)part);
+
+	it = store_iter_prefix(st, STORE_CF_USERS, prefix, 4);
+	while (rc == 0 && store_iter_next(it, &k, &kl, &v, &vl)) {
+		struct strv u = { (const char *)k + 4, kl - 4 };
+
+		if (engine_decode_user(g, u, v, vl) != 0) {
+			*cause = xasprintf("partition %d: corrupt user record "
+			    "for %.*s", part, (int)u.len, u.p);
+			rc = -1;
+		}
+	}
+	if (rc == 0 && store_iter_error(it, cause) != 0)
+		rc = -1;
+	store_iter_free(it);
+	if (rc != 0)
+		return rc;
+
+	it = store_iter_prefix(st, STORE_CF_ACTIVE, prefix, 4);
+	while (rc == 0 && store_iter_next(it, &k, &kl, &v, &vl)) {
+		const uint8_t *p = k;
+		size_t zl, z;
+		int kind;
+		int32_t period;
+
+		if (kl < 4 + 1 + 4 + 1 + 4 || (zl = p[9], kl != 14 + zl)) {
+			*cause = xasprintf("partition %d: bad active key",
+			    part);
+			rc = -1;
+			break;
+		}
+		kind = p[4];
+		period = (int32_t)(be32_get(p + 5) ^ 0x80000000u);
+		for (z = 0; z < nzones; z++) {
+			const char *name = tzcal_name(zones[z]);
+
+			if (strlen(name) == zl && memcmp(name, p + 10, zl) == 0)
+				break;
+		}
+		if (z == nzones || kind > PERIOD_MONTH)
+			continue;	/* a zone no longer configured */
+		if (engine_decode_pset_chunk(g, (int)z, (enum period_kind)kind,
+		    period, v, vl) != 0) {
+			*cause = xasprintf("partition %d: corrupt active-user "
+			    "chunk", part);
+			rc = -1;
+		}
+	}
+	if (rc == 0 && store_iter_error(it, cause) != 0)
+		rc = -1;
+	store_iter_free(it);
+	if (rc != 0)
+		return rc;
+
+	{
+		char *val = NULL;
+		size_t len;
+		int r = store_get(st, STORE_CF_CLOCK, prefix, 4, &val, &len,
+		    cause);
+
+		if (r < 0)
+			return -1;
+		if (r == 0 && engine_decode_clock(g, val, len) != 0) {
+			*cause = xasprintf("partition %d: corrupt clock", part);
+			rc = -1;
+		}
+		free(val);
+	}
+	return rc;
+}
+
+void
+persist_save_partition(struct store_batch *b, struct engine *g,
+    int32_t part, struct tzcal *const *zones)
+{
+	struct enc k, v;
+	size_t n, i, pos = 0;
+	const uint32_t *dirty = engine_dirty_users(g, &n);
+	struct pset *s;
+
+	enc_init(&k);
+	enc_init(&v);
+	for (i = 0; i < n; i++) {
+		struct strv u = engine_user_name(g, dirty[i]);
+
+		enc_reset(&k);
+		enc_reset(&v);
+		enc_be32(&k, (uint32_t)part);
+		enc_raw(&k, u.p, u.len);
+		engine_encode_user(g, dirty[i], &v);
+		store_batch_put(b, STORE_CF_USERS, k.buf, k.len, v.buf, v.len);
+	}
+	while ((s = active_next(engine_active(g), &pos)) != NULL) {
+		const char *zone = tzcal_name(zones[pset_zone(s)]);
+		size_t zl = strlen(zone);
+
+		if (pset_committed(s) == pset_count(s))
+			continue;
+		enc_reset(&k);
+		enc_reset(&v);
+		enc_be32(&k, (uint32_t)part);
+		enc_u8(&k, (uint8_t)pset_kind(s));
+		enc_be32(&k, period_bias(pset_period(s)));
+		enc_u8(&k, (uint8_t)zl);
+		enc_raw(&k, zone, zl);
+		enc_be32(&k, (uint32_t)pset_committed(s));
+		engine_encode_pset_delta(g, s, &v);
+		store_batch_put(b, STORE_CF_ACTIVE, k.buf, k.len, v.buf, v.len);
+	}
+	enc_reset(&k);
+	enc_reset(&v);
+	enc_be32(&k, (uint32_t)part);
+	engine_encode_clock(g, &v);
+	store_batch_put(b, STORE_CF_CLOCK, k.buf, k.len, v.buf, v.len);
+	enc_free(&k);
+	enc_free(&v);
+}
+
+void
+persist_committed(struct engine *g)
+{
+	size_t pos = 0;
+	struct pset *s;
+
+	while ((s = active_next(engine_active(g), &pos)) != NULL)
+		pset_set_committed(s, pset_count(s));
+	engine_clear_dirty(g);
+}
+
+static int
+i32cmp(const void *a, const void *b)
+{
+	int32_t x = *(const int32_t *)a, y = *(const int32_t *)b;
+
+	return (x > y) - (x < y);
+}
+
+size_t
+persist_partitions(struct store *st, int32_t **parts)
+{
+	struct store_iter *it = store_iter_prefix(st, STORE_CF_CLOCK, NULL, 0);
+	const void *k, *v;
+	size_t kl, vl, n = 0, cap = 0;
+	int32_t *p = NULL;
+
+	while (store_iter_next(it, &k, &kl, &v, &vl)) {
+		if (kl != 4)
+			continue;
+		p = xgrow(p, &cap, n + 1, sizeof *p);
+		p[n++] = (int32_t)be32_get(k);
+	}
+	store_iter_free(it);
+	if (n > 1)
+		qsort(p, n, sizeof *p, i32cmp);
+	*parts = p;
+	return n;
+}
+
+size_t
+persist_zones(struct store *st, char ***names)
+{
+	struct store_iter *it = store_iter_prefix(st, STORE_CF_ACTIVE, NULL, 0);
+	const void *k, *v;
+	size_t kl, vl, n = 0, cap = 0, i;
+	char **z = NULL;
+
+	while (store_iter_next(it, &k, &kl, &v, &vl)) {
+		const uint8_t *p = k;
+		size_t zl;
+
+		if (kl < 14 || (zl = p[9], kl != 14 + zl))
+			continue;
+		for (i = 0; i < n; i++)
+			if (strlen(z[i]) == zl && memcmp(z[i], p + 10, zl) == 0)
+				break;
+		if (i < n)
+			continue;
+		z = xgrow(z, &cap, n + 1, sizeof *z);
+		z[n++] = xstrndup((const char *)p + 10, zl);
+	}
+	store_iter_free(it);
+	*names = z;
+	return n;
+}
+
+static void
+offset_key(struct enc *k, const char *topic, int32_t part)
+{
+	enc_raw(k, topic, strlen(topic));
+	enc_u8(k, 0);
+	enc_be32(k, (uint32_t)part);
+}
+
+int
+persist_get_offset(struct store *st, const char *topic, int32_t part,
+    int64_t *offset, char **cause)
+{
+	struct enc k;
+	char *val = NULL;
+	size_t len;
+	int r;
+
+	enc_init(&k);
+	offset_key(&k, topic, part);
+	r = store_get(st, STORE_CF_OFFSETS, k.buf, k.len, &val, &len, cause);
+	enc_free(&k);
+	if (r == 0) {
+		if (len != 8) {
+			free(val);
+			*cause = xasprintf("corrupt offset of %s [%d]", topic,
+			    part);
+			return -1;
+		}
+		*offset = (int64_t)be64_get((const uint8_t *)val);
+	}
+	free(val);
+	return r;
+}
+
+void
+persist_put_offset(struct store_batch *b, const char *topic, int32_t part,
+    int64_t offset)
+{
+	struct enc k;
+	uint8_t v[8];
+
+	enc_init(&k);
+	offset_key(&k, topic, part);
+	be64_put(v, (uint64_t)offset);
+	store_batch_put(b, STORE_CF_OFFSETS, k.buf, k.len, v, 8);
+	enc_free(&k);
+}
+
+void
+persist_put_meta(struct store_batch *b, const struct meta_rec *m)
+{
+	struct enc v;
+	int d;
+
+	if (m->tombstone) {
+		store_batch_del(b, STORE_CF_META, m->user_id.p,
+		    m->user_id.len);
+		return;
+	}
+	enc_init(&v);
+	enc_u8(&v, META_ENC_VERSION);
+	enc_svar(&v, m->join_date);
+	for (d = 0; d < DIM_COUNT; d++)
+		enc_bytes(&v, m->dims[d].p, m->dims[d].len);
+	store_batch_put(b, STORE_CF_META, m->user_id.p, m->user_id.len,
+	    v.buf, v.len);
+	enc_free(&v);
+}
+
+int
+persist_load_meta(struct store *st, struct meta *meta, size_t *count,
+    char **cause)
+{
+	struct store_iter *it = store_iter_prefix(st, STORE_CF_META, NULL, 0);
+	const void *k, *v;
+	size_t kl, vl;
+	int rc = 0, d;
+
+	*count = 0;
+	while (rc == 0 && store_iter_next(it, &k, &kl, &v, &vl)) {
+		struct meta_rec m = { 0 };
+		struct dec dc;
+		const char *reason;
+
+		dec_init(&dc, v, vl);
+		m.user_id = (struct strv){ k, kl };
+		if (dec_u8(&dc) != META_ENC_VERSION)
+			dc.err = true;
+		m.join_date = (int32_t)dec_svar(&dc);
+		for (d = 0; d < DIM_COUNT; d++)
+			m.dims[d].p = dec_bytes(&dc, &m.dims[d].len);
+		if (!dec_done(&dc) || !meta_validate(&m, &reason)) {
+			*cause = xasprintf("corrupt metadata record for %.*s",
+			    (int)kl, (const char *)k);
+			rc = -1;
+			break;
+		}
+		meta_apply(meta, &m);
+		(*count)++;
+	}
+	if (rc == 0 && store_iter_error(it, cause) != 0)
+		rc = -1;
+	store_iter_free(it);
+	return rc;
+}
+
+void
+persist_put_outrec(struct store_batch *b, const struct outrec *r)
+{
+	struct enc v;
+	uint8_t k[8];
+	unsigned i;
+
+	enc_init(&v);
+	enc_u8(&v, OUTREC_ENC_VERSION);
+	enc_u8(&v, r->topic);
+	enc_bytes(&v, r->key, r->klen);
+	enc_u8(&v, r->null_value);
+	enc_bytes(&v, r->val, r->vlen);
+	enc_u8(&v, r->nheaders);
+	for (i = 0; i < r->nheaders; i++) {
+		enc_str(&v, r->hname[i]);
+		enc_bytes(&v, r->hval[i], r->hlen[i]);
+	}
+	be64_put(k, r->seq);
+	store_batch_put(b, STORE_CF_OUTBOX, k, 8, v.buf, v.len);
+	enc_free(&v);
+}
+
+void
+persist_del_outrec(struct store_batch *b, uint64_t seq)
+{
+	uint8_t k[8];
+
+	be64_put(k, seq);
+	store_batch_del(b, STORE_CF_OUTBOX, k, 8);
+}
+
+void
+outrec_free(struct outrec *r)
+{
+	unsigned i;
+
+	if (r == NULL)
+		return;
+	free(r->key);
+	free(r->val);
+	for (i = 0; i < r->nheaders; i++) {
+		free(r->hname[i]);
+		free(r->hval[i]);
+	}
+	free(r);
+}
+
+static struct outrec *
+outrec_decode(const void *k, size_t kl, const void *buf, size_t len)
+{
+	struct outrec *r = xcalloc(1, sizeof *r);
+	struct dec d;
+	const void *p;
+	size_t n;
+	unsigned i;
+
+	dec_init(&d, buf, len);
+	if (kl != 8 || dec_u8(&d) != OUTREC_ENC_VERSION)
+		goto bad;
+	r->seq = be64_get(k);
+	r->topic = dec_u8(&d);
+	p = dec_bytes(&d, &n);
+	r->key = xmemdup(p, n);
+	r->klen = n;
+	r->null_value = dec_u8(&d) != 0;
+	p = dec_bytes(&d, &n);
+	r->val = xmemdup(p, n);
+	r->vlen = n;
+	r->nheaders = dec_u8(&d);
+	if (d.err || r->nheaders > OUTREC_MAX_HEADERS) {
+		r->nheaders = 0;
+		goto bad;
+	}
+	for (i = 0; i < r->nheaders; i++) {
+		p = dec_bytes(&d, &n);
+		r->hname[i] = xstrndup(p ? p : "", n);
+		p = dec_bytes(&d, &n);
+		r->hval[i] = xmemdup(p, n);
+		r->hlen[i] = n;
+	}
+	if (!dec_done(&d))
+		goto bad;
+	return r;
+bad:
+	outrec_free(r);
+	return NULL;
+}
+
+int
+persist_load_outbox(struct store *st, void (*cb)(void *, struct outrec *),
+    void *arg, char **cause)
+{
+	struct store_iter *it = store_iter_prefix(st, STORE_CF_OUTBOX, NULL, 0);
+	const void *k, *v;
+	size_t kl, vl;
+	int rc = 0;
+
+	while (store_iter_next(it, &k, &kl, &v, &vl)) {
+		struct outrec *r = outrec_decode(k, kl, v, vl);
+
+		if (r == NULL) {
+			*cause = xstrdup("corrupt outbox record");
+			rc = -1;
+			break;
+		}
+		cb(arg, r);
+	}
+	if (rc == 0 && store_iter_error(it, cause) != 0)
+		rc = -1;
+	store_iter_free(it);
+	return rc;
+}

@@ -1,0 +1,1310 @@
+/*
+ * pipeline: activityd's main job (see pipeline.h and docs/pipeline.md).
+ *
+ * One thread runs a libevent loop. librdkafka wakes it through
+ * rd_kafka_queue_io_event_enable on a pipe when the consumer queue turns
+ * non-empty; a timer every commit interval advances watermarks, follows
+ * the metadata topic and commits.
+ *
+ * A commit is one RocksDB write batch holding: every changed user record
+ * and period-set chunk of every assigned partition, the partitions' next
+ * offsets, metadata changes, and the outputs produced since the previous
+ * commit (sessions, metrics, dead letters) as outbox records. Only after
+ * that write succeeds are those outputs handed to the idempotent producer;
+ * a delivery report deletes the outbox record in the next batch. So a
+ * kill -9 at any point replays from offsets that match the state exactly,
+ * and an output is never lost: at worst it is produced again, with the
+ * same key and session_id.
+ */
+#include "pipeline.h"
+
+#include <errno.h>
+#include <event2/event.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <librdkafka/rdkafka.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "codec.h"
+#include "config.h"
+#include "engine.h"
+#include "hll.h"
+#include "log.h"
+#include "meta.h"
+#include "persist.h"
+#include "rollup.h"
+#include "store.h"
+#include "tzcal.h"
+#include "u64map.h"
+#include "xmalloc.h"
+
+enum out_topic {
+	OUT_SESSIONS,
+	OUT_METRICS,
+	OUT_DLQ,
+	OUT_NTOPICS
+};
+
+#define BATCH_MSGS	2048
+
+struct part {
+	int32_t        id;
+	struct engine *eng;
+	int64_t        next;	/* next offset to consume */
+	int64_t        end;	/* --once: high watermark at start */
+	bool           done;
+};
+
+struct pipeline {
+	const struct config  *cfg;
+	bool                  once;
+	const char           *topic_in;
+	const char           *topic_meta;
+	const char           *topic_out[OUT_NTOPICS];
+	enum codec_format     fmt_in, fmt_meta, fmt_out;
+	bool                  emit_sketch;
+	int64_t               commit_ms;
+
+	struct tzcal         *zones[ACTIVE_MAX_ZONES];
+	size_t                nzones;
+	struct meta          *meta;
+	struct codec         *codec;
+	struct engine_conf    econf;
+	struct store         *store;
+	struct store_batch   *batch;
+
+	rd_kafka_t           *consumer;
+	rd_kafka_queue_t     *cq;
+	rd_kafka_t           *meta_consumer;
+	rd_kafka_t           *producer;
+	int                   wake[2];	/* consumer queue -> loop */
+
+	struct u64map        *parts;	/* partition -> struct part */
+	int64_t              *meta_next;	/* by metadata partition */
+	int64_t              *meta_end;
+	int32_t               meta_nparts;
+
+	struct outrec       **fresh;	/* in this batch, not yet produced */
+	size_t                nfresh, capfresh;
+	struct outrec       **retry;	/* failed deliveries */
+	size_t                nretry, capretry;
+	size_t                inflight;
+	uint64_t              next_seq;
+	struct u64map        *final_done;	/* period keys emitted final */
+
+	const rd_kafka_message_t *cur;	/* message being processed */
+	struct enc            scratch;
+
+	struct event_base    *base;
+	struct event         *ev_wake, *ev_timer, *ev_term, *ev_int;
+	bool                  stopping;
+	int                   exit_code;
+
+	uint64_t              n_in, n_dlq, n_late, n_sessions, n_metrics;
+	int64_t               t_start;
+};
+
+static int64_t
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int64_t
+mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* ---- outbox ---- */
+
+static void
+outbox_add(struct pipeline *p, enum out_topic t, const void *key, size_t kl,
+    const void *val, size_t vl)
+{
+	struct outrec *r = xcalloc(1, sizeof *r);
+
+	r->seq = p->next_seq++;
+	r->topic = (uint8_t)t;
+	r->key = xmemdup(key, kl);
+	r->klen = kl;
+	r->val = xmemdup(val, vl);
+	r->vlen = vl;
+	p->fresh = xgrow(p->fresh, &p->capfresh, p->nfresh + 1,
+	    sizeof *p->fresh);
+	p->fresh[p->nfresh++] = r;
+}
+
+static void
+outrec_header(struct outrec *r, const char *name, const void *v, size_t len)
+{
+	if (r->nheaders >= OUTREC_MAX_HEADERS)
+		return;
+	r->hname[r->nheaders] = xstrdup(name);
+	r->hval[r->nheaders] = xmemdup(v, len);
+	r->hlen[r->nheaders] = len;
+	r->nheaders++;
+}
+
+/* A dead letter: the original bytes and where they came from. */
+static void
+dead_letter(struct pipeline *p, const rd_kafka_message_t *m,
+    const char *reason)
+{
+	struct outrec *r;
+	char num[32];
+	const char *topic = rd_kafka_topic_name(m->rkt);
+
+	outbox_add(p, OUT_DLQ, m->key ? m->key : "", m->key ? m->key_len : 0,
+	    m->payload ? m->payload : "", m->payload ? m->len : 0);
+	r = p->fresh[p->nfresh - 1];
+	r->null_value = m->payload == NULL;
+	outrec_header(r, "reason", reason, strlen(reason));
+	outrec_header(r, "source.topic", topic, strlen(topic));
+	snprintf(num, sizeof num, "%" PRId32, m->partition);
+	outrec_header(r, "source.partition", num, strlen(num));
+	snprintf(num, sizeof num, "%" PRId64, m->offset);
+	outrec_header(r, "source.offset", num, strlen(num));
+	if (strncmp(reason, "late", 4) == 0)
+		p->n_late++;
+	else
+		p->n_dlq++;
+}
+
+static void
+dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
+{
+	struct pipeline *p = opaque;
+	struct outrec *r = m->_private;
+
+	(void)rk;
+	p->inflight--;
+	if (m->err) {
+		log_warn("delivery failed, will retry", "topic=%s error=\"%s\"",
+		    rd_kafka_topic_name(m->rkt), rd_kafka_err2str(m->err));
+		p->retry = xgrow(p->retry, &p->capretry, p->nretry + 1,
+		    sizeof *p->retry);
+		p->retry[p->nretry++] = r;
+		return;
+	}
+	persist_del_outrec(p->batch, r->seq);
+	outrec_free(r);
+}
+
+static void
+produce_one(struct pipeline *p, struct outrec *r)
+{
+	rd_kafka_headers_t *h = NULL;
+	rd_kafka_resp_err_t err;
+	unsigned i;
+
+	if (r->nheaders > 0) {
+		h = rd_kafka_headers_new(r->nheaders);
+		for (i = 0; i < r->nheaders; i++)
+			rd_kafka_header_add(h, r->hname[i], -1, r->hval[i],
+			    (ssize_t)r->hlen[i]);
+	}
+	for (;;) {
+		err = rd_kafka_producev(p->producer,
+		    RD_KAFKA_V_TOPIC(p->topic_out[r->topic]),
+		    RD_KAFKA_V_KEY(r->key, r->klen),
+		    RD_KAFKA_V_VALUE(r->null_value ? NULL : r->val,
+			r->null_value ? 0 : r->vlen),
+		    RD_KAFKA_V_HEADERS(h),
+		    RD_KAFKA_V_OPAQUE(r),
+		    RD_KAFKA_V_END);
+		if (err != RD_KAFKA_RESP_ERR__QUEUE_FULL)
+			break;
+		rd_kafka_poll(p->producer, 50);	/* serve delivery reports */
+	}
+	if (err) {
+		/* Not queued: keep it for the next commit's retry. */
+		if (h != NULL)
+			rd_kafka_headers_destroy(h);
+		log_warn("produce failed, will retry", "topic=%s error=\"%s\"",
+		    p->topic_out[r->topic], rd_kafka_err2str(err));
+		p->retry = xgrow(p->retry, &p->capretry, p->nretry + 1,
+		    sizeof *p->retry);
+		p->retry[p->nretry++] = r;
+		return;
+	}
+	p->inflight++;
+}
+
+static void
+load_outrec_cb(void *arg, struct outrec *r)
+{
+	struct pipeline *p = arg;
+
+	if (r->seq >= p->next_seq)
+		p->next_seq = r->seq + 1;
+	if (r->topic >= OUT_NTOPICS) {
+		outrec_free(r);
+		return;
+	}
+	/* Durable already: produce on the first commit. */
+	p->retry = xgrow(p->retry, &p->capretry, p->nretry + 1,
+	    sizeof *p->retry);
+	p->retry[p->nretry++] = r;
+}
+
+/* ---- engine callbacks ---- */
+
+static void
+on_session(void *arg, const struct session_out *o)
+{
+	struct pipeline *p = arg;
+	const char *reason;
+
+	enc_reset(&p->scratch);
+	if (codec_encode_session(p->codec, p->fmt_out, o, &p->scratch,
+	    &reason) != 0) {
+		log_error("cannot encode session", "user=%.*s reason=\"%s\"",
+		    (int)o->user_id.len, o->user_id.p, reason);
+		return;
+	}
+	outbox_add(p, OUT_SESSIONS, o->user_id.p, o->user_id.len,
+	    p->scratch.buf, p->scratch.len);
+	p->n_sessions++;
+}
+
+static void
+on_late(void *arg, const struct event *ev, const char *reason)
+{
+	struct pipeline *p = arg;
+
+	(void)ev;
+	if (p->cur != NULL)
+		dead_letter(p, p->cur, reason);
+}
+
+/* ---- partitions ---- */
+
+static struct part *
+part_open(struct pipeline *p, int32_t id, char **cause)
+{
+	struct part *pt = xcalloc(1, sizeof *pt);
+	struct engine_cb cb = { on_session, on_late, p };
+	int r;
+
+	pt->id = id;
+	pt->eng = engine_new(&p->econf, p->meta, &cb);
+	pt->end = -1;
+	if (persist_load_partition(p->store, pt->eng, id, p->zones, p->nzones,
+	    cause) != 0)
+		goto fail;
+	r = persist_get_offset(p->store, p->topic_in, id, &pt->next, cause);
+	if (r < 0)
+		goto fail;
+	if (r == 1)
+		pt->next = RD_KAFKA_OFFSET_BEGINNING;
+	u64map_put(p->parts, (uint64_t)(uint32_t)id, pt);
+	return pt;
+fail:
+	engine_free(pt->eng);
+	free(pt);
+	return NULL;
+}
+
+static void
+part_close(struct pipeline *p, int32_t id)
+{
+	struct part *pt = u64map_del(p->parts, (uint64_t)(uint32_t)id);
+
+	if (pt == NULL)
+		return;
+	engine_free(pt->eng);
+	free(pt);
+}
+
+/* Engines of the assigned partitions, in partition order. */
+static size_t
+engines(struct pipeline *p, struct engine ***out)
+{
+	size_t n = u64map_count(p->parts), i = 0, pos = 0, a, b;
+	struct engine **e = xcalloc(n ? n : 1, sizeof *e);
+	struct part **ps = xcalloc(n ? n : 1, sizeof *ps);
+	uint64_t key;
+	void *val;
+
+	while (u64map_next(p->parts, &pos, &key, &val))
+		ps[i++] = val;
+	for (a = 1; a < n; a++)	/* few partitions: insertion sort */
+		for (b = a; b > 0 && ps[b - 1]->id > ps[b]->id; b--) {
+			struct part *t = ps[b];
+
+			ps[b] = ps[b - 1];
+			ps[b - 1] = t;
+		}
+	for (i = 0; i < n; i++)
+		e[i] = ps[i]->eng;
+	free(ps);
+	*out = e;
+	return n;
+}
+
+/* ---- metrics ---- */
+
+static uint64_t
+period_key(int zone, enum period_kind kind, int32_t period)
+{
+	return (uint64_t)zone << 40 | (uint64_t)kind << 32 | (uint32_t)period;
+}
+
+static void
+emit_metric(struct pipeline *p, struct metric_out *m, const struct hll *h)
+{
+	char key[512];
+	const char *reason;
+	struct enc sk;
+
+	enc_init(&sk);
+	m->approx = h != NULL ? hll_estimate(h) : 0.0;
+	if (p->emit_sketch && h != NULL) {
+		hll_encode(h, &sk);
+		m->sketch = sk.buf;
+		m->sketch_len = sk.len;
+	}
+	metric_key(m, key, sizeof key);
+	enc_reset(&p->scratch);
+	if (codec_encode_metric(p->codec, p->fmt_out, m, &p->scratch,
+	    &reason) != 0)
+		log_error("cannot encode metric", "key=\"%s\" reason=\"%s\"",
+		    key, reason);
+	else {
+		outbox_add(p, OUT_METRICS, key, strlen(key), p->scratch.buf,
+		    p->scratch.len);
+		p->n_metrics++;
+	}
+	enc_free(&sk);
+}
+
+static void
+emit_period(struct pipeline *p, struct engine **e, size_t n, int zone,
+    enum period_kind kind, int32_t period, bool final)
+{
+	struct rollup *r = rollup_period(e, n, zone, kind, period);
+	struct metric_out m = { 0 };
+	char label[16];
+	int d;
+	uint16_t c;
+
+	if (r == NULL)
+		return;
+	if (kind == PERIOD_DAY)
+		tzcal_format_day(period, label);
+	else
+		tzcal_format_month(period, label);
+	m.kind = kind == PERIOD_DAY ? METRIC_DAU : METRIC_MAU;
+	m.period = label;
+	m.tz = tzcal_name(p->zones[zone]);
+	m.final = final;
+	m.dimension = "total";
+	m.value = STRV("");
+	m.exact = r->total;
+	emit_metric(p, &m, r->hll);
+	for (d = 0; d < DIM_COUNT; d++) {
+		if (!(p->econf.act.dims_mask & (1u << d)))
+			continue;
+		for (c = 0; c < r->ncodes[d]; c++) {
+			if (r->dcount[d][c] == 0)
+				continue;
+			m.dimension = dim_name((enum dim)d);
+			m.value = meta_value(p->meta, (enum dim)d, c);
+			m.exact = r->dcount[d][c];
+			emit_metric(p, &m, r->dhll[d][c]);
+		}
+	}
+	rollup_free(r);
+}
+
+/*
+ * Re-emits every period that changed since the last commit, and those
+ * that became final: a period is final once its end is behind the lowest
+ * watermark of the partitions that have seen events (or, at the end of
+ * --once, always).
+ */
+static void
+emit_metrics(struct pipeline *p, bool all_final)
+{
+	struct engine **e;
+	size_t n = engines(p, &e), i, pos;
+	struct u64map *todo = u64map_new();
+	int64_t min_wm = INT64_MAX;
+	uint64_t key;
+	void *val;
+	struct pset *s;
+
+	for (i = 0; i < n; i++) {
+		int64_t wm = engine_watermark(e[i]);
+
+		if (sessionizer_max_ts(engine_sessionizer(e[i])) != INT64_MIN &&
+		    wm < min_wm)
+			min_wm = wm;
+		pos = 0;
+		while ((s = active_next(engine_active(e[i]), &pos)) != NULL) {
+			uint64_t k = period_key(pset_zone(s), pset_kind(s),
+			    pset_period(s));
+			bool fin = all_final || active_period_end(
+			    engine_active(e[i]), pset_zone(s), pset_kind(s),
+			    pset_period(s)) <= min_wm;
+
+			if (pset_changed(s) ||
+			    (fin && u64map_get(p->final_done, k) == NULL))
+				u64map_put(todo, k, (void *)1);
+			pset_clear_changed(s);
+		}
+	}
+	pos = 0;
+	while (n > 0 && u64map_next(todo, &pos, &key, &val)) {
+		int zone = (int)(key >> 40);
+		enum period_kind kind = (enum period_kind)((key >> 32) & 0xff);
+		int32_t period = (int32_t)(uint32_t)key;
+		bool fin = all_final || active_period_end(engine_active(e[0]),
+		    zone, kind, period) <= min_wm;
+
+		emit_period(p, e, n, zone, kind, period, fin);
+		if (fin)
+			u64map_put(p->final_done, key, (void *)1);
+	}
+	u64map_free(todo);
+	free(e);
+}
+
+/* ---- commit ---- */
+
+static int
+commit(struct pipeline *p, bool metrics, bool all_final)
+{
+	size_t pos = 0, i;
+	uint64_t key;
+	void *val;
+	char *cause = NULL;
+	int32_t mp;
+	int64_t t0 = mono_ms();
+
+	if (metrics)
+		emit_metrics(p, all_final);
+	while (u64map_next(p->parts, &pos, &key, &val)) {
+		struct part *pt = val;
+
+		persist_save_partition(p->batch, pt->eng, pt->id, p->zones);
+		if (pt->next >= 0)
+			persist_put_offset(p->batch, p->topic_in, pt->id,
+			    pt->next);
+	}
+	for (mp = 0; mp < p->meta_nparts; mp++)
+		if (p->meta_next[mp] >= 0)
+			persist_put_offset(p->batch, p->topic_meta, mp,
+			    p->meta_next[mp]);
+	for (i = 0; i < p->nfresh; i++)
+		persist_put_outrec(p->batch, p->fresh[i]);
+	if (store_write(p->store, p->batch, &cause) != 0) {
+		log_error("state commit failed; stopping without advancing "
+		    "offsets", "error=\"%s\"", cause);
+		free(cause);
+		p->exit_code = 1;
+		p->stopping = true;
+		if (p->base != NULL)
+			event_base_loopbreak(p->base);
+		return -1;
+	}
+	store_batch_clear(p->batch);
+	pos = 0;
+	while (u64map_next(p->parts, &pos, &key, &val))
+		persist_committed(((struct part *)val)->eng);
+	/* Durable now: hand the outputs to the producer. */
+	for (i = 0; i < p->nfresh; i++)
+		produce_one(p, p->fresh[i]);
+	p->nfresh = 0;
+	{
+		struct outrec **r = p->retry;
+		size_t nr = p->nretry;
+
+		p->retry = NULL;
+		p->nretry = p->capretry = 0;
+		for (i = 0; i < nr; i++)
+			produce_one(p, r[i]);
+		free(r);
+	}
+	rd_kafka_poll(p->producer, 0);
+	log_debug("committed", "ms=%" PRId64, mono_ms() - t0);
+	return 0;
+}
+
+/* ---- input ---- */
+
+static void
+handle_message(struct pipeline *p, rd_kafka_message_t *m)
+{
+	struct part *pt;
+	struct event ev;
+	const char *reason;
+
+	if (m->err) {
+		if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF)
+			log_warn("consumer error", "error=\"%s\"",
+			    rd_kafka_message_errstr(m));
+		return;
+	}
+	pt = u64map_get(p->parts, (uint64_t)(uint32_t)m->partition);
+	if (pt == NULL || (pt->next >= 0 && m->offset < pt->next))
+		return;	/* not ours any more, or already in the state */
+	p->cur = m;
+	if (codec_decode_event(p->codec, p->fmt_in, m->payload, m->len, &ev,
+	    &reason) != 0)
+		dead_letter(p, m, reason);
+	else
+		engine_add(pt->eng, &ev, now_ms());
+	p->cur = NULL;
+	pt->next = m->offset + 1;
+	p->n_in++;
+	if (p->once && pt->end >= 0 && pt->next >= pt->end)
+		pt->done = true;
+}
+
+static bool
+once_done(struct pipeline *p)
+{
+	size_t pos = 0;
+	uint64_t key;
+	void *val;
+
+	while (u64map_next(p->parts, &pos, &key, &val))
+		if (!((struct part *)val)->done)
+			return false;
+	return true;
+}
+
+static void
+drain(struct pipeline *p)
+{
+	rd_kafka_message_t *msgs[BATCH_MSGS];
+	ssize_t n, i;
+
+	do {
+		n = rd_kafka_consume_batch_queue(p->cq, 0, msgs, BATCH_MSGS);
+		for (i = 0; i < n; i++) {
+			handle_message(p, msgs[i]);
+			rd_kafka_message_destroy(msgs[i]);
+		}
+	} while (n > 0 && !p->stopping);
+	if (p->once && once_done(p))
+		event_base_loopbreak(p->base);
+}
+
+static void
+on_wake(evutil_socket_t fd, short what, void *arg)
+{
+	char buf[64];
+
+	(void)what;
+	while (read(fd, buf, sizeof buf) > 0)
+		;
+	drain(arg);
+}
+
+/* ---- metadata ---- */
+
+static void
+apply_meta(struct pipeline *p, rd_kafka_message_t *m)
+{
+	struct meta_rec r;
+	const char *reason;
+	int rc;
+
+	if (m->payload == NULL)
+		rc = codec_tombstone(m->key, m->key_len, &r, &reason);
+	else
+		rc = codec_decode_meta(p->codec, p->fmt_meta, m->payload,
+		    m->len, &r, &reason);
+	if (rc != 0)
+		dead_letter(p, m, reason);
+	else {
+		meta_apply(p->meta, &r);
+		persist_put_meta(p->batch, &r);
+	}
+	if (m->partition >= 0 && m->partition < p->meta_nparts)
+		p->meta_next[m->partition] = m->offset + 1;
+}
+
+static bool
+meta_caught_up(const struct pipeline *p)
+{
+	int32_t i;
+
+	for (i = 0; i < p->meta_nparts; i++)
+		if (p->meta_end[i] > 0 &&
+		    (p->meta_next[i] < 0 ? 0 : p->meta_next[i]) < p->meta_end[i])
+			return false;
+	return true;
+}
+
+/* Polls the metadata consumer; with catch_up, until its end offsets. */
+static int
+poll_meta(struct pipeline *p, bool catch_up)
+{
+	size_t since = 0;
+
+	for (;;) {
+		rd_kafka_message_t *m;
+
+		if (catch_up && meta_caught_up(p))
+			return 0;
+		m = rd_kafka_consumer_poll(p->meta_consumer, catch_up ? 100 : 0);
+		if (m == NULL) {
+			if (!catch_up)
+				return 0;
+			continue;
+		}
+		if (m->err) {
+			if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF)
+				log_warn("metadata consumer error",
+				    "error=\"%s\"", rd_kafka_message_errstr(m));
+		} else
+			apply_meta(p, m);
+		rd_kafka_message_destroy(m);
+		/* Keep the batch bounded while catching up. */
+		if (++since >= 50000) {
+			since = 0;
+			if (commit(p, false, false) != 0)
+				return -1;
+		}
+	}
+}
+
+/* ---- Kafka setup ---- */
+
+struct conf_ctx {
+	rd_kafka_conf_t *conf;
+	char            *err;
+};
+
+static void
+kafka_kv(const char *key, const char *value, const char *where, void *arg)
+{
+	struct conf_ctx *c = arg;
+	char errstr[512];
+
+	if (c->err != NULL)
+		return;
+	if (rd_kafka_conf_set(c->conf, key, value, errstr, sizeof errstr) !=
+	    RD_KAFKA_CONF_OK)
+		c->err = xasprintf("%s: [kafka] %s: %s", where, key, errstr);
+}
+
+static rd_kafka_conf_t *
+kafka_conf(struct pipeline *p, const char *const *defaults, char **cause)
+{
+	struct conf_ctx c = { rd_kafka_conf_new(), NULL };
+	char errstr[512];
+	size_t i;
+
+	for (i = 0; defaults[i] != NULL; i += 2) {
+		if (rd_kafka_conf_set(c.conf, defaults[i], defaults[i + 1],
+		    errstr, sizeof errstr) != RD_KAFKA_CONF_OK) {
+			*cause = xasprintf("%s: %s", defaults[i], errstr);
+			rd_kafka_conf_destroy(c.conf);
+			return NULL;
+		}
+	}
+	config_foreach(p->cfg, "kafka", kafka_kv, &c);
+	if (c.err != NULL) {
+		*cause = c.err;
+		rd_kafka_conf_destroy(c.conf);
+		return NULL;
+	}
+	rd_kafka_conf_set_opaque(c.conf, p);
+	return c.conf;
+}
+
+/* Partition count of a topic; 0 if it does not exist. Retries. */
+static int
+topic_partitions(struct pipeline *p, rd_kafka_t *rk, const char *topic)
+{
+	int attempt;
+
+	for (attempt = 0; !p->stopping; attempt++) {
+		const struct rd_kafka_metadata *md = NULL;
+		rd_kafka_topic_t *t = rd_kafka_topic_new(rk, topic, NULL);
+		rd_kafka_resp_err_t err = rd_kafka_metadata(rk, 0, t, &md,
+		    5000);
+		int n = -1;
+
+		rd_kafka_topic_destroy(t);
+		if (err == RD_KAFKA_RESP_ERR_NO_ERROR) {
+			if (md->topic_cnt == 1 && md->topics[0].err ==
+			    RD_KAFKA_RESP_ERR_NO_ERROR)
+				n = md->topics[0].partition_cnt;
+			else if (md->topic_cnt == 1 && md->topics[0].err ==
+			    RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART)
+				n = 0;
+			rd_kafka_metadata_destroy(md);
+			if (n >= 0)
+				return n;
+		}
+		log_warn("cannot get topic metadata; retrying", "topic=%s "
+		    "error=\"%s\" attempt=%d", topic, rd_kafka_err2str(err),
+		    attempt + 1);
+		sleep(attempt < 5 ? 1 : 5);
+	}
+	return -1;
+}
+
+static int64_t
+high_watermark(struct pipeline *p, rd_kafka_t *rk, const char *topic,
+    int32_t part)
+{
+	int attempt;
+
+	for (attempt = 0; !p->stopping; attempt++) {
+		int64_t lo, hi;
+		rd_kafka_resp_err_t err = rd_kafka_query_watermark_offsets(rk,
+		    topic, part, &lo, &hi, 5000);
+
+		if (err == RD_KAFKA_RESP_ERR_NO_ERROR)
+			return hi;
+		log_warn("cannot get end offset; retrying", "topic=%s "
+		    "partition=%d error=\"%s\"", topic, part,
+		    rd_kafka_err2str(err));
+		sleep(1);
+	}
+	return -1;
+}
+
+static void
+rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
+    rd_kafka_topic_partition_list_t *parts, void *opaque)
+{
+	struct pipeline *p = opaque;
+	bool coop = strcmp(rd_kafka_rebalance_protocol(rk), "COOPERATIVE") ==
+	    0;
+	rd_kafka_error_t *e = NULL;
+	int i;
+
+	if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
+		for (i = 0; i < parts->cnt; i++) {
+			char *cause = NULL;
+			struct part *pt = part_open(p, parts->elems[i].partition,
+			    &cause);
+
+			if (pt == NULL) {
+				log_error("cannot load partition state",
+				    "partition=%d error=\"%s\"",
+				    parts->elems[i].partition, cause);
+				free(cause);
+				p->exit_code = 1;
+				p->stopping = true;
+				event_base_loopbreak(p->base);
+				return;
+			}
+			/* Resume exactly where the stored state ends. */
+			parts->elems[i].offset = pt->next;
+			log_info("partition assigned", "topic=%s partition=%d "
+			    "offset=%" PRId64, p->topic_in, pt->id, pt->next);
+		}
+		if (coop)
+			e = rd_kafka_incremental_assign(rk, parts);
+		else if (rd_kafka_assign(rk, parts) != 0)
+			log_error("assign failed", NULL);
+	} else {
+		if (!rd_kafka_assignment_lost(rk))
+			commit(p, true, false);
+		for (i = 0; i < parts->cnt; i++) {
+			part_close(p, parts->elems[i].partition);
+			log_info("partition revoked", "topic=%s partition=%d",
+			    p->topic_in, parts->elems[i].partition);
+		}
+		if (coop)
+			e = rd_kafka_incremental_unassign(rk, parts);
+		else if (rd_kafka_assign(rk, NULL) != 0)
+			log_error("unassign failed", NULL);
+	}
+	if (e != NULL) {
+		log_error("rebalance failed", "error=\"%s\"",
+		    rd_kafka_error_string(e));
+		rd_kafka_error_destroy(e);
+	}
+}
+
+static int
+kafka_setup(struct pipeline *p, char **cause)
+{
+	static const char *cons_defaults[] = {
+		"group.id", "activityd",
+		"enable.auto.commit", "false",
+		"enable.auto.offset.store", "false",
+		"auto.offset.reset", "earliest",
+		"partition.assignment.strategy", "cooperative-sticky",
+		"fetch.wait.max.ms", "50",
+		NULL
+	};
+	static const char *prod_defaults[] = {
+		"enable.idempotence", "true",
+		"linger.ms", "5",
+		"batch.size", "1000000",
+		NULL
+	};
+	rd_kafka_conf_t *conf;
+	char errstr[512];
+
+	conf = kafka_conf(p, prod_defaults, cause);
+	if (conf == NULL)
+		return -1;
+	rd_kafka_conf_set_dr_msg_cb(conf, dr_cb);
+	p->producer = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr,
+	    sizeof errstr);
+	if (p->producer == NULL) {
+		rd_kafka_conf_destroy(conf);
+		*cause = xasprintf("producer: %s", errstr);
+		return -1;
+	}
+
+	conf = kafka_conf(p, cons_defaults, cause);
+	if (conf == NULL)
+		return -1;
+	if (!p->once)
+		rd_kafka_conf_set_rebalance_cb(conf, rebalance_cb);
+	p->consumer = rd_kafka_new(RD_KAFKA_CONSUMER, conf, errstr,
+	    sizeof errstr);
+	if (p->consumer == NULL) {
+		rd_kafka_conf_destroy(conf);
+		*cause = xasprintf("consumer: %s", errstr);
+		return -1;
+	}
+	rd_kafka_poll_set_consumer(p->consumer);
+	p->cq = rd_kafka_queue_get_consumer(p->consumer);
+
+	conf = kafka_conf(p, cons_defaults, cause);
+	if (conf == NULL)
+		return -1;
+	/* The metadata table is global: no group, every partition. */
+	p->meta_consumer = rd_kafka_new(RD_KAFKA_CONSUMER, conf, errstr,
+	    sizeof errstr);
+	if (p->meta_consumer == NULL) {
+		rd_kafka_conf_destroy(conf);
+		*cause = xasprintf("metadata consumer: %s", errstr);
+		return -1;
+	}
+	rd_kafka_poll_set_consumer(p->meta_consumer);
+	return 0;
+}
+
+static int
+meta_start(struct pipeline *p, char **cause)
+{
+	rd_kafka_topic_partition_list_t *l;
+	int n = topic_partitions(p, p->meta_consumer, p->topic_meta), i;
+	rd_kafka_resp_err_t err;
+
+	if (n < 0) {
+		*cause = xstrdup("stopped before the broker was reachable");
+		return -1;
+	}
+	p->meta_nparts = n;
+	p->meta_next = xcalloc(n ? (size_t)n : 1, sizeof *p->meta_next);
+	p->meta_end = xcalloc(n ? (size_t)n : 1, sizeof *p->meta_end);
+	l = rd_kafka_topic_partition_list_new(n ? n : 1);
+	for (i = 0; i < n; i++) {
+		int64_t off;
+		int r = persist_get_offset(p->store, p->topic_meta, i, &off,
+		    cause);
+
+		if (r < 0) {
+			rd_kafka_topic_partition_list_destroy(l);
+			return -1;
+		}
+		p->meta_next[i] = r == 0 ? off : -1;
+		p->meta_end[i] = high_watermark(p, p->meta_consumer,
+		    p->topic_meta, i);
+		rd_kafka_topic_partition_list_add(l, p->topic_meta, i)->offset =
+		    r == 0 ? off : RD_KAFKA_OFFSET_BEGINNING;
+	}
+	err = rd_kafka_assign(p->meta_consumer, l);
+	rd_kafka_topic_partition_list_destroy(l);
+	if (err) {
+		*cause = xasprintf("metadata assign: %s", rd_kafka_err2str(err));
+		return -1;
+	}
+	log_info("catching up on metadata", "topic=%s partitions=%d",
+	    p->topic_meta, n);
+	if (poll_meta(p, true) != 0)
+		return -1;
+	log_info("metadata caught up", "users=%zu", meta_count(p->meta));
+	return commit(p, false, false);
+}
+
+/* --once: every partition, from the stored offsets to the end at start. */
+static int
+once_assign(struct pipeline *p, char **cause)
+{
+	int n = topic_partitions(p, p->consumer, p->topic_in), i;
+	rd_kafka_topic_partition_list_t *l;
+	rd_kafka_resp_err_t err;
+
+	if (n < 0) {
+		*cause = xstrdup("stopped before the broker was reachable");
+		return -1;
+	}
+	l = rd_kafka_topic_partition_list_new(n ? n : 1);
+	for (i = 0; i < n; i++) {
+		struct part *pt = part_open(p, i, cause);
+
+		if (pt == NULL) {
+			rd_kafka_topic_partition_list_destroy(l);
+			return -1;
+		}
+		pt->end = high_watermark(p, p->consumer, p->topic_in, i);
+		pt->done = pt->end <= 0 || (pt->next >= 0 && pt->next >= pt->end);
+		rd_kafka_topic_partition_list_add(l, p->topic_in, i)->offset =
+		    pt->next;
+	}
+	err = rd_kafka_assign(p->consumer, l);
+	rd_kafka_topic_partition_list_destroy(l);
+	if (err) {
+		*cause = xasprintf("assign: %s", rd_kafka_err2str(err));
+		return -1;
+	}
+	log_info("backfill started", "topic=%s partitions=%d", p->topic_in, n);
+	return 0;
+}
+
+/* ---- loop ---- */
+
+static void
+on_timer(evutil_socket_t fd, short what, void *arg)
+{
+	struct pipeline *p = arg;
+	size_t pos = 0;
+	uint64_t key;
+	void *val;
+	int64_t now = now_ms();
+
+	(void)fd;
+	(void)what;
+	drain(p);
+	if (!p->once) {
+		poll_meta(p, false);
+		while (u64map_next(p->parts, &pos, &key, &val))
+			engine_advance(((struct part *)val)->eng, now);
+	}
+	commit(p, !p->once, false);
+	if (p->once) {
+		int64_t el = mono_ms() - p->t_start;
+
+		fprintf(stderr, "processing: %" PRIu64 " records, %.0f/s\n",
+		    p->n_in, el > 0 ? (double)p->n_in * 1000.0 / (double)el :
+		    0.0);
+	}
+}
+
+static void
+on_signal(evutil_socket_t sig, short what, void *arg)
+{
+	struct pipeline *p = arg;
+
+	(void)what;
+	log_notice("stopping", "signal=%d", (int)sig);
+	p->stopping = true;
+	event_base_loopbreak(p->base);
+}
+
+static void
+rocksdb_kv(const char *key, const char *value, const char *where, void *arg)
+{
+	struct enc *e = arg;
+
+	(void)where;
+	enc_raw(e, key, strlen(key));
+	enc_u8(e, '=');
+	enc_raw(e, value, strlen(value));
+	enc_u8(e, ';');
+}
+
+struct pipeline *
+pipeline_new(const struct config *cfg, bool once, char **cause)
+{
+	struct pipeline *p = xcalloc(1, sizeof *p);
+	const char *const *items;
+	const char *schema_dir;
+	size_t n, i;
+	struct store_opts so = { 0 };
+	struct enc ropts;
+
+	p->cfg = cfg;
+	p->once = once;
+	p->wake[0] = p->wake[1] = -1;
+	p->topic_in = config_str(cfg, "topics", "interactions");
+	p->topic_meta = config_str(cfg, "topics", "metadata");
+	p->topic_out[OUT_SESSIONS] = config_str(cfg, "topics", "sessions");
+	p->topic_out[OUT_METRICS] = config_str(cfg, "topics", "metrics");
+	p->topic_out[OUT_DLQ] = config_str(cfg, "topics", "dlq");
+	codec_format_parse(config_str(cfg, "input", "format"), &p->fmt_in);
+	codec_format_parse(config_str(cfg, "input", "metadata_format"),
+	    &p->fmt_meta);
+	codec_format_parse(config_str(cfg, "output", "format"), &p->fmt_out);
+	p->emit_sketch = config_bool(cfg, "output", "emit_sketch");
+	p->commit_ms = config_int(cfg, "state", "commit_interval");
+	p->parts = u64map_new();
+	p->final_done = u64map_new();
+	p->meta = meta_new();
+	p->batch = store_batch_new();
+	enc_init(&p->scratch);
+	p->exit_code = 0;
+
+	n = config_list(cfg, "metrics", "time_zones", &items);
+	for (i = 0; i < n && i < ACTIVE_MAX_ZONES; i++) {
+		p->zones[i] = tzcal_open(items[i], cause);
+		if (p->zones[i] == NULL) {
+			char *c = *cause;
+
+			*cause = xasprintf("%s: [metrics] time_zones: %s",
+			    config_where(cfg, "metrics", "time_zones"), c);
+			free(c);
+			goto fail;
+		}
+		p->nzones++;
+	}
+	p->econf.sess.gap_ms = config_int(cfg, "session", "gap");
+	p->econf.sess.grace_ms = config_int(cfg, "session", "grace");
+	p->econf.sess.idle_close_ms = config_int(cfg, "session", "idle_close");
+	p->econf.sess.hold_open = once;
+	p->econf.end_last_start = strcmp(config_str(cfg, "session", "end"),
+	    "last_event_start") == 0;
+	p->econf.act.zones = p->zones;
+	p->econf.act.n_zones = p->nzones;
+	p->econf.act.span = strcmp(config_str(cfg, "metrics", "attribution"),
+	    "span") == 0;
+	p->econf.act.min_ms = config_int(cfg, "metrics", "active_min_ms");
+	p->econf.act.max_ms = config_int(cfg, "metrics", "active_max_ms");
+	p->econf.act.hll_precision = (int)config_int(cfg, "metrics",
+	    "hll_precision");
+	n = config_list(cfg, "metrics", "dimensions", &items);
+	for (i = 0; i < n; i++) {
+		int d = dim_from_name(items[i], strlen(items[i]));
+
+		if (d >= 0)
+			p->econf.act.dims_mask |= 1u << d;
+	}
+
+	schema_dir = getenv("ACTIVITYD_SCHEMA_DIR");
+	p->codec = codec_new(schema_dir ? schema_dir : ACTIVITYD_SCHEMA_DIR,
+	    cause);
+	if (p->codec == NULL)
+		goto fail;
+	codec_set_schema_id(p->codec, CODEC_INTERACTION,
+	    (int32_t)config_int(cfg, "schema_ids", "interactions"));
+	codec_set_schema_id(p->codec, CODEC_METADATA,
+	    (int32_t)config_int(cfg, "schema_ids", "metadata"));
+	codec_set_schema_id(p->codec, CODEC_SESSION,
+	    (int32_t)config_int(cfg, "schema_ids", "sessions"));
+	codec_set_schema_id(p->codec, CODEC_METRIC,
+	    (int32_t)config_int(cfg, "schema_ids", "metrics"));
+
+	/* [rocksdb] keys become RocksDB's "k=v;k=v" options string. */
+	enc_init(&ropts);
+	config_foreach(cfg, "rocksdb", rocksdb_kv, &ropts);
+	enc_u8(&ropts, 0);
+	so.memory_limit = (uint64_t)config_int(cfg, "state", "memory_limit");
+	so.options = (const char *)ropts.buf;
+	p->store = store_open(config_str(cfg, "state", "dir"), &so, cause);
+	enc_free(&ropts);
+	if (p->store == NULL)
+		goto fail;
+	if (persist_load_meta(p->store, p->meta, &n, cause) != 0)
+		goto fail;
+	if (persist_load_outbox(p->store, load_outrec_cb, p, cause) != 0)
+		goto fail;
+	if (kafka_setup(p, cause) != 0)
+		goto fail;
+	return p;
+fail:
+	pipeline_free(p);
+	return NULL;
+}
+
+static int
+loop_setup(struct pipeline *p)
+{
+	struct timeval tv;
+
+	p->base = event_base_new();
+	if (p->base == NULL)
+		return -1;
+	if (pipe2(p->wake, O_NONBLOCK | O_CLOEXEC) != 0)
+		return -1;
+	rd_kafka_queue_io_event_enable(p->cq, p->wake[1], "1", 1);
+	p->ev_wake = event_new(p->base, p->wake[0], EV_READ | EV_PERSIST,
+	    on_wake, p);
+	p->ev_timer = event_new(p->base, -1, EV_PERSIST, on_timer, p);
+	p->ev_term = evsignal_new(p->base, SIGTERM, on_signal, p);
+	p->ev_int = evsignal_new(p->base, SIGINT, on_signal, p);
+	if (p->ev_wake == NULL || p->ev_timer == NULL || p->ev_term == NULL ||
+	    p->ev_int == NULL)
+		return -1;
+	tv.tv_sec = p->commit_ms / 1000;
+	tv.tv_usec = (p->commit_ms % 1000) * 1000;
+	if (event_add(p->ev_wake, NULL) != 0 ||
+	    event_add(p->ev_timer, &tv) != 0 ||
+	    event_add(p->ev_term, NULL) != 0 || event_add(p->ev_int, NULL) != 0)
+		return -1;
+	return 0;
+}
+
+/* Waits until every output is delivered (or time runs out). */
+static bool
+flush_outputs(struct pipeline *p, int64_t timeout_ms)
+{
+	int64_t until = mono_ms() + timeout_ms;
+
+	while ((p->inflight > 0 || p->nretry > 0) && mono_ms() < until) {
+		rd_kafka_poll(p->producer, 100);
+		if (p->nretry > 0 && p->inflight == 0)
+			commit(p, false, false);	/* re-produces */
+	}
+	/* Record the deliveries (outbox deletes). */
+	if (store_batch_count(p->batch) > 0)
+		commit(p, false, false);
+	return p->inflight == 0 && p->nretry == 0;
+}
+
+int
+pipeline_run(struct pipeline *p)
+{
+	char *cause = NULL;
+	size_t pos = 0;
+	uint64_t key;
+	void *val;
+
+	p->t_start = mono_ms();
+	if (loop_setup(p) != 0) {
+		log_error("cannot set up the event loop", "error=\"%s\"",
+		    strerror(errno));
+		return 1;
+	}
+	if (meta_start(p, &cause) != 0)
+		goto fail;
+	if (p->once) {
+		if (once_assign(p, &cause) != 0)
+			goto fail;
+		p->t_start = mono_ms();
+		if (!once_done(p))
+			event_base_dispatch(p->base);
+	} else {
+		rd_kafka_topic_partition_list_t *l =
+		    rd_kafka_topic_partition_list_new(1);
+		rd_kafka_resp_err_t err;
+
+		rd_kafka_topic_partition_list_add(l, p->topic_in,
+		    RD_KAFKA_PARTITION_UA);
+		err = rd_kafka_subscribe(p->consumer, l);
+		rd_kafka_topic_partition_list_destroy(l);
+		if (err) {
+			cause = xasprintf("subscribe: %s",
+			    rd_kafka_err2str(err));
+			goto fail;
+		}
+		event_base_dispatch(p->base);
+	}
+	if (p->exit_code != 0)
+		return p->exit_code;
+	if (p->once && !p->stopping) {
+		while (u64map_next(p->parts, &pos, &key, &val))
+			engine_close_all(((struct part *)val)->eng);
+		if (commit(p, true, true) != 0)
+			return 1;
+	} else if (commit(p, !p->once, false) != 0)
+		return 1;
+	if (!flush_outputs(p, 60000)) {
+		log_error("outputs not delivered; they stay in the outbox",
+		    "pending=%zu", p->inflight + p->nretry);
+		return 1;
+	}
+	if (p->once) {
+		int64_t el = mono_ms() - p->t_start;
+
+		log_info("backfill done", "records=%" PRIu64 " sessions=%"
+		    PRIu64 " metrics=%" PRIu64 " dead_letters=%" PRIu64
+		    " late=%" PRIu64 " ms=%" PRId64, p->n_in, p->n_sessions,
+		    p->n_metrics, p->n_dlq, p->n_late, el);
+	}
+	return 0;
+fail:
+	log_error("cannot start", "error=\"%s\"", cause);
+	free(cause);
+	return 1;
+}
+
+void
+pipeline_free(struct pipeline *p)
+{
+	size_t pos = 0, i;
+	uint64_t key;
+	void *val;
+
+	if (p == NULL)
+		return;
+	if (p->consumer != NULL) {
+		rd_kafka_queue_io_event_enable(p->cq, -1, NULL, 0);
+		rd_kafka_queue_destroy(p->cq);
+		rd_kafka_consumer_close(p->consumer);
+		rd_kafka_destroy(p->consumer);
+	}
+	if (p->meta_consumer != NULL) {
+		rd_kafka_consumer_close(p->meta_consumer);
+		rd_kafka_destroy(p->meta_consumer);
+	}
+	if (p->producer != NULL) {
+		rd_kafka_flush(p->producer, 5000);
+		rd_kafka_destroy(p->producer);
+	}
+	while (u64map_next(p->parts, &pos, &key, &val)) {
+		engine_free(((struct part *)val)->eng);
+		free(val);
+	}
+	u64map_free(p->parts);
+	u64map_free(p->final_done);
+	for (i = 0; i < p->nfresh; i++)
+		outrec_free(p->fresh[i]);
+	for (i = 0; i < p->nretry; i++)
+		outrec_free(p->retry[i]);
+	free(p->fresh);
+	free(p->retry);
+	free(p->meta_next);
+	free(p->meta_end);
+	if (p->batch != NULL)
+		store_batch_free(p->batch);
+	if (p->store != NULL)
+		store_close(p->store);
+	codec_free(p->codec);
+	meta_free(p->meta);
+	for (i = 0; i < p->nzones; i++)
+		tzcal_free(p->zones[i]);
+	enc_free(&p->scratch);
+	if (p->ev_wake)
+		event_free(p->ev_wake);
+	if (p->ev_timer)
+		event_free(p->ev_timer);
+	if (p->ev_term)
+		event_free(p->ev_term);
+	if (p->ev_int)
+		event_free(p->ev_int);
+	if (p->base)
+		event_base_free(p->base);
+	if (p->wake[0] >= 0)
+		close(p->wake[0]);
+	if (p->wake[1] >= 0)
+		close(p->wake[1]);
+	free(p);
+}
