@@ -28,6 +28,8 @@ static const struct ctl_command {
 	  "write sample interaction and metadata CSV files" },
 	{ "load", ctl_load,
 	  "produce a CSV file to a topic, one record per row" },
+	{ "query", ctl_query,
+	  "DAU, MAU or per-user sessions from a daemon's state" },
 };
 #define CTL_NCOMMANDS	(sizeof ctl_commands / sizeof ctl_commands[0])
 

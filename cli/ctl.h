@@ -29,6 +29,7 @@ typedef int (*ctl_fn)(struct ctl *, int argc, char **argv);
 int	ctl_broker(struct ctl *, int, char **);
 int	ctl_generate(struct ctl *, int, char **);
 int	ctl_load(struct ctl *, int, char **);
+int	ctl_query(struct ctl *, int, char **);
 
 /*
  * Prints "activityctl <cmd>: <message>" and a pointer to --help on stderr;
