@@ -221,6 +221,37 @@ load_flush(struct load *l, int64_t timeout_ms)
 	}
 }
 
+/*
+ * Sum of the low watermarks of the topic's partitions, 0 for a topic that
+ * does not exist yet, -1 if unknown. It grows when the broker deletes old
+ * records: the mock broker does so beyond ~5 MB per partition, silently.
+ */
+static int64_t
+load_low_sum(struct load *l)
+{
+	const struct rd_kafka_metadata	*md;
+	const struct rd_kafka_metadata_topic *t;
+	int64_t				 sum = 0, lo, hi;
+	int				 i;
+
+	if (rd_kafka_metadata(l->rk, 0, l->rkt, &md, LOAD_CONNECT_MS) !=
+	    RD_KAFKA_RESP_ERR_NO_ERROR)
+		return -1;
+	t = md->topic_cnt == 1 ? &md->topics[0] : NULL;
+	if (t == NULL || t->err != RD_KAFKA_RESP_ERR_NO_ERROR)
+		sum = t != NULL && t->partition_cnt == 0 ? 0 : -1;
+	for (i = 0; sum >= 0 && t != NULL && i < t->partition_cnt; i++) {
+		if (rd_kafka_query_watermark_offsets(l->rk, l->topic,
+		    t->partitions[i].id, &lo, &hi, LOAD_CONNECT_MS) !=
+		    RD_KAFKA_RESP_ERR_NO_ERROR)
+			sum = -1;
+		else
+			sum += lo;
+	}
+	rd_kafka_metadata_destroy(md);
+	return sum;
+}
+
 /* --- rows -------------------------------------------------------------- */
 
 static void
@@ -636,7 +667,7 @@ ctl_load(struct ctl *ctl, int argc, char **argv)
 	};
 	struct load	 l;
 	const char	*kind = NULL;
-	int64_t		 msg_timeout = 0;
+	int64_t		 msg_timeout = 0, low, dropped;
 	int		 ch, rc = CTL_EXIT_FAIL;
 	size_t		 cap = 0;
 
@@ -710,9 +741,15 @@ ctl_load(struct ctl *ctl, int argc, char **argv)
 	enc_init(&l.arena);
 	if (load_open(&l) < 0 || load_connect(&l, &msg_timeout) < 0)
 		goto out;
+	low = load_low_sum(&l);
 	if (load_file(&l) == 0)
 		rc = CTL_EXIT_OK;
 	load_flush(&l, msg_timeout);
+	if (low >= 0 && l.delivered > 0 && (dropped = load_low_sum(&l) - low) > 0)
+		ctl_warn(LOAD_CMD, "the broker has deleted %lld of the oldest "
+		    "records of %s since the load began (log retention; the "
+		    "mock broker keeps about 5 MB per partition)",
+		    (long long)dropped, l.topic);
 
 	if (l.failed > 0)
 		ctl_warn(LOAD_CMD, "%llu records failed delivery",
