@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <ftw.h>
+#include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include <cmocka.h>
@@ -585,14 +586,18 @@ test_read_only(void **state)
 }
 
 /*
- * The helper process: open dir read-write, write users/k = "held", say "R"
- * on stdout, and keep the store open until stdin reaches its end.
+ * The helper process: open dir read-write, write users/k = "held" and
+ * users/big (a batch of 1000 keys in three families), say "R" on stdout,
+ * and keep the store open until stdin reaches its end. The parent may
+ * kill -9 it instead of closing stdin.
  */
 static int
 hold_main(const char *dir)
 {
-	struct store	*s;
-	char		*cause = NULL, c;
+	struct store		*s;
+	struct store_batch	*b;
+	char			*cause = NULL, c, key[16];
+	int			 i;
 
 	s = store_open(dir, NULL, &cause);
 	if (s == NULL) {
@@ -600,6 +605,18 @@ hold_main(const char *dir)
 		return 1;
 	}
 	put1(s, STORE_CF_USERS, "k", "held");
+	b = store_batch_new();
+	for (i = 0; i < 1000; i++) {
+		snprintf(key, sizeof key, "b%04d", i);
+		store_batch_put(b, STORE_CF_ACTIVE, key, strlen(key), "a", 1);
+	}
+	store_batch_put(b, STORE_CF_OFFSETS, "t/0", 3, "1000", 4);
+	store_batch_put(b, STORE_CF_OUTBOX, "o", 1, "pending", 7);
+	if (store_write(s, b, &cause) != 0) {
+		fprintf(stderr, "hold: %s\n", cause);
+		return 1;
+	}
+	store_batch_free(b);
 	if (write(1, "R", 1) != 1)
 		return 1;
 	while (read(0, &c, 1) > 0)
@@ -608,51 +625,107 @@ hold_main(const char *dir)
 	return 0;
 }
 
+struct helper {
+	pid_t	pid;
+	int	to;		/* its stdin: close to let it finish */
+	int	from;		/* its stdout */
+};
+
+/* Start the helper on dir and wait until it has written its data. */
 static void
-test_locked_other_process(void **state)
+helper_start(struct helper *h, const char *dir)
 {
-	struct fixture		*f = *state;
-	struct store		*ro;
-	struct store_opts	 so = { .read_only = true };
-	int			 to[2], from[2], status;
-	pid_t			 pid;
-	char			 c;
+	int	to[2], from[2];
+	char	c;
 
 	assert_int_equal(pipe(to), 0);
 	assert_int_equal(pipe(from), 0);
-	pid = fork();
-	assert_true(pid >= 0);
-	if (pid == 0) {
+	h->pid = fork();
+	assert_true(h->pid >= 0);
+	if (h->pid == 0) {
 		dup2(to[0], 0);
 		dup2(from[1], 1);
 		close(to[0]);
 		close(to[1]);
 		close(from[0]);
 		close(from[1]);
-		execl("/proc/self/exe", "test_store", "--hold", f->dir,
+		execl("/proc/self/exe", "test_store", "--hold", dir,
 		    (char *)NULL);
 		_exit(127);
 	}
 	close(to[0]);
 	close(from[1]);
-	assert_int_equal(read(from[0], &c, 1), 1);
+	h->to = to[1];
+	h->from = from[0];
+	assert_int_equal(read(h->from, &c, 1), 1);
 	assert_int_equal(c, 'R');
+}
 
+/* Let the helper finish (or kill it with sig) and check how it ended. */
+static void
+helper_stop(struct helper *h, int sig)
+{
+	int	status;
+
+	if (sig != 0)
+		assert_int_equal(kill(h->pid, sig), 0);
+	close(h->to);
+	assert_int_equal(waitpid(h->pid, &status, 0), h->pid);
+	if (sig != 0) {
+		assert_true(WIFSIGNALED(status));
+		assert_int_equal(WTERMSIG(status), sig);
+	} else {
+		assert_true(WIFEXITED(status));
+		assert_int_equal(WEXITSTATUS(status), 0);
+	}
+	close(h->from);
+}
+
+/* What the helper wrote, all of it. */
+static void
+expect_helper_data(struct store *s)
+{
+	expect_str(s, STORE_CF_USERS, "k", "held");
+	expect_str(s, STORE_CF_OFFSETS, "t/0", "1000");
+	expect_str(s, STORE_CF_OUTBOX, "o", "pending");
+	assert_int_equal(count_prefix(s, STORE_CF_ACTIVE, "b", 1), 1000);
+}
+
+static void
+test_locked_other_process(void **state)
+{
+	struct fixture		*f = *state;
+	struct store		*s;
+	struct store_opts	 so = { .read_only = true };
+	struct helper		 h;
+
+	helper_start(&h, f->dir);
 	open_fails(f->dir, NULL, "locked by another process");
 	/* Read-only needs no lock: it sees what the writer wrote. */
-	ro = open_ok(f->dir, &so);
-	expect_str(ro, STORE_CF_USERS, "k", "held");
-	store_close(ro);
+	s = open_ok(f->dir, &so);
+	expect_helper_data(s);
+	store_close(s);
+	helper_stop(&h, 0);
 
-	close(to[1]);		/* the helper closes its store and exits */
-	assert_int_equal(waitpid(pid, &status, 0), pid);
-	assert_true(WIFEXITED(status));
-	assert_int_equal(WEXITSTATUS(status), 0);
-	close(from[0]);
+	s = open_ok(f->dir, NULL);
+	expect_helper_data(s);
+	store_close(s);
+}
 
-	ro = open_ok(f->dir, NULL);
-	expect_str(ro, STORE_CF_USERS, "k", "held");
-	store_close(ro);
+/* Without sync, a written batch survives kill -9 of the writer (from the
+ * WAL), and the dead writer's lock does not block the next open. */
+static void
+test_survives_kill(void **state)
+{
+	struct fixture	*f = *state;
+	struct store	*s;
+	struct helper	 h;
+
+	helper_start(&h, f->dir);
+	helper_stop(&h, SIGKILL);
+	s = open_ok(f->dir, NULL);
+	expect_helper_data(s);
+	store_close(s);
 }
 
 static void
@@ -916,6 +989,76 @@ test_properties(void **state)
 	store_close(s);
 }
 
+/* 6 MiB of users records: 24 batches of 256 keys of 1000 bytes. */
+static void
+write_users_6m(struct store *s)
+{
+	struct store_batch	*b;
+	char			 key[16], val[1000], *cause = NULL;
+	int			 i, j;
+
+	memset(val, 'x', sizeof val);
+	b = store_batch_new();
+	for (i = 0; i < 24; i++) {
+		store_batch_clear(b);
+		for (j = 0; j < 256; j++) {
+			snprintf(key, sizeof key, "u%06d", i * 256 + j);
+			store_batch_put(b, STORE_CF_USERS, key, strlen(key),
+			    val, sizeof val);
+		}
+		assert_int_equal(store_write(s, b, &cause), 0);
+	}
+	store_batch_free(b);
+}
+
+/*
+ * The write-buffer budget (memory_limit / 4) wins over a large
+ * write_buffer_size from the options string: 6 MiB written under a 2 MiB
+ * budget get flushed to a table file, while under a 256 MiB budget they all
+ * stay in the memtable.
+ */
+static void
+test_write_buffer_budget(void **state)
+{
+	struct fixture		*f = *state;
+	struct store		*s;
+	struct store_opts	 so = { .options = "write_buffer_size=64M" };
+	char			*dir2, val[1000];
+	int			 tries;
+
+	so.memory_limit = 8 << 20;
+	s = open_ok(f->dir, &so);
+	assert_int_equal(store_write_buffer_budget(s), 2 << 20);
+	write_users_6m(s);
+	/* The flush runs in the background. */
+	for (tries = 0; tries < 500; tries++) {
+		if (store_property(s, STORE_CF_USERS,
+		    "rocksdb.total-sst-files-size") > 0)
+			break;
+		usleep(10000);
+	}
+	assert_true(store_property(s, STORE_CF_USERS,
+	    "rocksdb.total-sst-files-size") > 0);
+	memset(val, 'x', sizeof val);
+	expect_val(s, STORE_CF_USERS, "u000000", 7, val, sizeof val);
+	expect_val(s, STORE_CF_USERS, "u006143", 7, val, sizeof val);
+	expect_val(s, STORE_CF_USERS, "u006144", 7, NULL, 0);
+	store_close(s);
+
+	dir2 = xasprintf("%s/db2", f->tmp);
+	so.memory_limit = 1 << 30;
+	s = open_ok(dir2, &so);
+	write_users_6m(s);
+	assert_int_equal(store_property(s, STORE_CF_USERS,
+	    "rocksdb.total-sst-files-size"), 0);
+	assert_int_equal(store_property(s, STORE_CF_USERS,
+	    "rocksdb.estimate-num-keys"), 24 * 256);
+	assert_true(store_property(s, STORE_CF_USERS,
+	    "rocksdb.cur-size-all-mem-tables") > 6 * 1000 * 1000);
+	store_close(s);
+	free(dir2);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -939,6 +1082,8 @@ main(int argc, char **argv)
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_locked_other_process,
 		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_survives_kill, setup,
+		    teardown),
 		cmocka_unit_test_setup_teardown(test_checkpoint, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_format_version, setup,
@@ -955,6 +1100,8 @@ main(int argc, char **argv)
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_properties, setup,
 		    teardown),
+		cmocka_unit_test_setup_teardown(test_write_buffer_budget,
+		    setup, teardown),
 	};
 
 	if (argc == 3 && strcmp(argv[1], "--hold") == 0)
