@@ -100,6 +100,14 @@ store_read_only(const struct store *s)
 	return s->read_only;
 }
 
+/* A bad family number is a programming error, not a runtime condition. */
+static void
+store_check_cf(enum store_cf cf)
+{
+	if ((unsigned)cf >= STORE_NCF)
+		fatalx("store: bad column family %d", (int)cf);
+}
+
 /* Take a RocksDB error string as an allocated cause, with context. */
 static void
 store_cause(char **cause, char *err, const char *what)
@@ -409,6 +417,7 @@ store_get(struct store *s, enum store_cf cf, const void *key, size_t klen,
 	char			*err = NULL;
 	size_t			 len;
 
+	store_check_cf(cf);
 	if (s->cf[cf] == NULL)
 		return 1;	/* family absent from a read-only open */
 	ps = rocksdb_get_pinned_cf(s->db, s->ropts, s->cf[cf],
@@ -443,8 +452,7 @@ static void
 store_batch_op(struct store_batch *b, enum store_op op, enum store_cf cf,
     const void *k, size_t kl, const void *v, size_t vl, bool with_v)
 {
-	if ((unsigned)cf >= STORE_NCF)
-		fatalx("store: bad column family %d", (int)cf);
+	store_check_cf(cf);
 	enc_u8(&b->ops, op);
 	enc_u8(&b->ops, cf);
 	enc_bytes(&b->ops, k, kl);
@@ -606,6 +614,7 @@ store_iter_prefix(struct store *s, enum store_cf cf, const void *prefix,
 	struct store_iter	*si;
 	size_t			 ulen;
 
+	store_check_cf(cf);
 	si = xcalloc(1, sizeof *si);
 	if (plen != 0)
 		si->prefix = xmemdup(prefix, plen);
