@@ -590,7 +590,12 @@ load_open(struct load *l)
 	const char	*dir = getenv("ACTIVITYD_SCHEMA_DIR");
 	char		*cause = NULL;
 
-	l->fd = open(l->path, O_RDONLY | O_CLOEXEC);
+	/* "-" is standard input, shown as "stdin" in row reports. */
+	if (strcmp(l->path, "-") == 0) {
+		l->path = "stdin";
+		l->fd = dup(STDIN_FILENO);
+	} else
+		l->fd = open(l->path, O_RDONLY | O_CLOEXEC);
 	if (l->fd < 0 || fstat(l->fd, &st) != 0) {
 		ctl_warn(LOAD_CMD, "%s: %s", l->path, strerror(errno));
 		return -1;
@@ -642,7 +647,7 @@ load_usage(FILE *out)
 	    "'loaded N records, rejected M rows'.\n"
 	    "\n"
 	    "  --kind K         interactions or metadata (the CSV's columns)\n"
-	    "  --csv FILE       the CSV file, with a header row\n"
+	    "  --csv FILE       the CSV file, with a header row; - for stdin\n"
 	    "  --bootstrap B    Kafka bootstrap servers\n"
 	    "  --topic T        the topic to produce to\n"
 	    "  --format F       value encoding: avro (default), confluent,"

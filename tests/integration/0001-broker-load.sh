@@ -159,6 +159,16 @@ expect_rc 0 "$CTL" load --kind interactions --csv "$T/a/$I" \
 expect_eq "clean summary" "$(cat "$T/out")" \
     "loaded $EVENTS records, rejected 0 rows"
 if grep -q "has deleted" "$T/err"; then fail "drop warning without drops"; fi
+# The same through standard input, where rows are reported as "stdin".
+printf 'x,2023-01-01 00:00:00,edit,p1,5,1.0.0\n' | cat "$T/a/$I" - |
+    expect_rc 0 "$CTL" load --kind interactions --csv - \
+    --bootstrap "$BOOTSTRAP" --topic stdin
+expect_eq "stdin summary" "$(cat "$T/out")" \
+    "loaded $((EVENTS + 1)) records, rejected 0 rows"
+printf 'user_id,timestamp,action_type,page_id,duration_ms,app_version\nu1,x,edit,p1,5,1.0.0\n' |
+    expect_rc 1 "$CTL" load --kind interactions --csv - \
+    --bootstrap "$BOOTSTRAP" --topic stdin
+expect_eq "stdin reject" "$(grep '^stdin:' "$T/err")" 'stdin:2: bad timestamp "x"'
 expect_eq "keys of clean" \
     "$(kcat -C -b "$BOOTSTRAP" -t clean -e -o beginning -q -f '%k\n' |
     sort | md5sum)" "$(tail -n +2 "$T/a/$I" | cut -d, -f1 | sort | md5sum)"
