@@ -6,7 +6,7 @@ set -euo pipefail
 PKGS=(build-essential cmake pkg-config
       librdkafka-dev librocksdb-dev libevent-dev libavro-dev libjansson-dev
       libicu-dev libxxhash-dev libsystemd-dev libcmocka-dev
-      systemd kcat python3 gnuplot-nox)
+      systemd kcat python3 gawk gnuplot-nox bsdextrautils)
 
 missing=()
 for p in "${PKGS[@]}"; do
