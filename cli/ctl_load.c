@@ -98,9 +98,9 @@ struct load {
 
 	uint64_t		 rows;		/* data rows read */
 	uint64_t		 rejected;
-	uint64_t		 produced;
-	uint64_t		 delivered;
-	uint64_t		 failed;
+	uint64_t		 produced;	/* handed to librdkafka */
+	uint64_t		 delivered;	/* acknowledged */
+	uint64_t		 failed;	/* refused or not acknowledged */
 	int64_t			 next_progress;
 };
 
@@ -183,6 +183,7 @@ load_produce(struct load *l, const void *key, size_t klen, const void *val,
 		return 0;
 	case RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE:
 	case RD_KAFKA_RESP_ERR__MSG_TIMED_OUT:
+		l->produced++;		/* settled at once: no report comes */
 		if (l->failed++ < LOAD_SHOW_FAILS)
 			fprintf(stderr, "%s:%llu: produce: %s\n", l->path,
 			    (unsigned long long)line, rd_kafka_err2str(err));

@@ -228,6 +228,18 @@ printf 'u1,yesterday,edit,p1,5,1.0.0\n' >>"$T/none.csv"
 expect_rc 1 "$CTL" load --kind interactions --csv "$T/none.csv" \
     --bootstrap "$BOOTSTRAP" --topic none
 expect_eq "nothing loaded" "$(cat "$T/out")" "loaded 0 records, rejected 1 rows"
+# A record the producer refuses is not loaded, is reported with its
+# line, and fails the load.
+{
+	head -n 3 "$T/a/$I"
+	printf 'u9,2023-01-01 00:00:00,edit,%s,5,1.0.0\n' "$(printf 'p%.0s' {1..1000})"
+} >"$T/huge.csv"
+expect_rc 1 "$CTL" load --kind interactions --csv "$T/huge.csv" \
+    --bootstrap "$BOOTSTRAP" --topic huge -X message.max.bytes=1000 \
+    -X batch.size=900
+expect_eq "refused summary" "$(cat "$T/out")" "loaded 2 records, rejected 0 rows"
+expect_eq "refused record" "$(grep "^$T/huge.csv:" "$T/err")" \
+    "$T/huge.csv:4: produce: Broker: Message size too large"
 printf 'user_id,when\nu1,x\n' >"$T/nohdr.csv"
 expect_rc 1 "$CTL" load --kind interactions --csv "$T/nohdr.csv" \
     --bootstrap "$BOOTSTRAP" --topic none
