@@ -100,7 +100,8 @@ q dau | gawk -F, 'NR > 1 { d[NR - 1] = $1; c[NR - 1] = $2; n++ }
 	}'
 echo
 echo "Session statistics (first 20 users)"
-"$CTL" query sessions --state "$WORK/state" | head -23
+"$CTL" query sessions --state "$WORK/state" >"$WORK/sessions.txt"
+head -23 "$WORK/sessions.txt"
 echo
 echo "MAU by country (metadata join; users without metadata are 'unknown')"
 q mau --dimension country | gawk -F, 'NR > 1 { m[$1] = 1; v[$2] = 1; c[$1, $2] = $3 }
