@@ -24,6 +24,11 @@
 
 #define SESS_ENC_VERSION	1
 
+/* Bounds of decoded times: event_validate keeps timestamps within 2^52
+ * and durations under 2^52, so offsets within a session stay under 2^54. */
+#define TIME_OK(t)	((t) >= -(INT64_C(1) << 52) && (t) <= (INT64_C(1) << 52))
+#define TIME_SPAN_MAX	(INT64_C(1) << 54)
+
 struct ulist {
 	struct sess *s;
 	uint32_t     n, cap;
@@ -364,6 +369,10 @@ sessionizer_advance(struct sessionizer *z, int64_t now_ms)
 {
 	if (z->max_ts == INT64_MIN)
 		return 0;
+	/* Restored clock: the wall time of the last event is not known, so
+	 * idleness counts from now rather than from the epoch. */
+	if (z->last_event_wall == INT64_MIN)
+		z->last_event_wall = now_ms;
 	/* Idle partition: event time is taken to move with the wall clock. */
 	if (now_ms - z->last_event_wall >= z->conf.idle_close_ms) {
 		int64_t wm = z->max_ts - z->conf.grace_ms +
@@ -487,10 +496,17 @@ sessionizer_decode_user(struct sessionizer *z, uint32_t uid, struct dec *d)
 		struct sess s = { 0 };
 		struct ulist *ul;
 		size_t cap;
+		uint64_t dlast, dend;
 
 		s.start = dec_svar(d);
-		s.last = s.start + (int64_t)dec_uvar(d);
-		s.end = s.start + (int64_t)dec_uvar(d);
+		dlast = dec_uvar(d);
+		dend = dec_uvar(d);
+		/* Corrupt input must not overflow: times are within 2^52. */
+		if (d->err || !TIME_OK(s.start) || dlast > TIME_SPAN_MAX ||
+		    dend > TIME_SPAN_MAX)
+			return -1;
+		s.last = s.start + (int64_t)dlast;
+		s.end = s.start + (int64_t)dend;
 		s.count = dec_uvar(d);
 		s.first_ver = dec_id(z, d);
 		s.last_ver = dec_id(z, d);
@@ -530,9 +546,19 @@ sessionizer_encode_clock(const struct sessionizer *z, struct enc *e)
 int
 sessionizer_decode_clock(struct sessionizer *z, struct dec *d)
 {
+	int64_t max_ts, wm;
+
 	if (dec_u8(d) != SESS_ENC_VERSION)
 		return -1;
-	z->max_ts = dec_svar(d);
-	z->wm = dec_svar(d);
-	return d->err ? -1 : 0;
+	max_ts = dec_svar(d);
+	wm = dec_svar(d);
+	/* INT64_MIN: no event yet; else in range, as sessionizer_advance
+	 * adds to them. The idle rule may put wm far past max_ts. */
+	if (d->err || (max_ts != INT64_MIN && !TIME_OK(max_ts)) ||
+	    (wm != INT64_MIN && (wm < -TIME_SPAN_MAX || wm > TIME_SPAN_MAX)))
+		return -1;
+	z->max_ts = max_ts;
+	z->wm = wm;
+	z->last_event_wall = INT64_MIN;	/* unknown: see sessionizer_advance */
+	return 0;
 }

@@ -1,0 +1,811 @@
+/*
+ * Unit tests for state/sessionizer: the gap rule at its exact boundary,
+ * out-of-order events that extend a session backwards or bridge two, the
+ * order independence of the summary (every arrival order of a small set),
+ * closing by watermark and by wall-clock idleness at the exact millisecond,
+ * hold-open mode, and the persisted forms of a user's sessions and of the
+ * partition clock (round trip, truncation at every length, garbage).
+ *
+ * Sessions are compared as one line of text, e.g.
+ * "start=+0 last=+60000 end=+61000 n=2 ver=1.0..1.1 types=edit:1,page_view:1"
+ * (times relative to FX_T0 = 2023-01-01T00:00:00Z, types sorted by name),
+ * so an expected value is exact and readable.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "enc.h"
+#include "sessionizer.h"
+#include "strdict.h"
+#include "engine_fixture.h"
+
+#define NONE	INT64_MIN
+
+/* ---- describing sessions ---- */
+
+struct named_type {
+	struct strv name;
+	uint32_t    count;
+};
+
+static int
+named_type_cmp(const void *a, const void *b)
+{
+	return strv_cmp(((const struct named_type *)a)->name,
+	    ((const struct named_type *)b)->name);
+}
+
+static void
+describe(const struct strdict *str, const struct sess *s, char *buf,
+    size_t cap)
+{
+	struct named_type t[16];
+	struct strv fv = strdict_get(str, s->first_ver);
+	struct strv lv = strdict_get(str, s->last_ver);
+	size_t used, i;
+
+	assert_true(s->ntypes <= 16);
+	for (i = 0; i < s->ntypes; i++)
+		t[i] = (struct named_type){ strdict_get(str, s->types[i].code),
+		    s->types[i].count };
+	qsort(t, s->ntypes, sizeof *t, named_type_cmp);
+	used = (size_t)snprintf(buf, cap,
+	    "start=%+lld last=%+lld end=%+lld n=%llu ver=%.*s..%.*s types=",
+	    (long long)(s->start - FX_T0), (long long)(s->last - FX_T0),
+	    (long long)(s->end - FX_T0), (unsigned long long)s->count,
+	    (int)fv.len, fv.p, (int)lv.len, lv.p);
+	for (i = 0; i < s->ntypes && used < cap; i++)
+		used += (size_t)snprintf(buf + used, cap - used, "%s%.*s:%u",
+		    i ? "," : "", (int)t[i].name.len, t[i].name.p, t[i].count);
+}
+
+/* ---- a sessionizer that records what it closes ---- */
+
+struct closed {
+	uint32_t uid;
+	char     desc[256];
+};
+
+struct zfx {
+	struct strdict     *str;
+	struct sessionizer *z;
+	struct closed       c[32];
+	size_t              nc;
+};
+
+static void
+zfx_on_close(void *arg, uint32_t uid, const struct sess *s)
+{
+	struct zfx *x = arg;
+
+	assert_true(x->nc < 32);
+	x->c[x->nc].uid = uid;
+	describe(x->str, s, x->c[x->nc].desc, sizeof x->c[x->nc].desc);
+	x->nc++;
+}
+
+static struct zfx *
+zfx_new(bool hold_open, int64_t idle_close_ms)
+{
+	struct zfx *x = xcalloc(1, sizeof *x);
+	struct sessionizer_conf conf = { FX_GAP, FX_GRACE, idle_close_ms,
+		hold_open };
+
+	x->str = strdict_new();
+	x->z = sessionizer_new(&conf, x->str, zfx_on_close, x);
+	return x;
+}
+
+static void
+zfx_free(struct zfx *x)
+{
+	sessionizer_free(x->z);
+	strdict_free(x->str);
+	free(x);
+}
+
+/* As the engine does: every event moves the clock, then is placed. */
+static void
+zfx_add(struct zfx *x, uint32_t uid, int64_t ts, int64_t dur,
+    const char *type, const char *ver, int64_t now)
+{
+	sessionizer_observe(x->z, ts, now);
+	sessionizer_add(x->z, uid, ts, dur,
+	    strdict_intern(x->str, strv_c(type), NULL),
+	    strdict_intern(x->str, strv_c(ver), NULL));
+}
+
+/* The user's open sessions, in order, joined by " | ". */
+static const char *
+zfx_open(const struct zfx *x, uint32_t uid)
+{
+	static char buf[1024];
+	size_t n, i, used = 0;
+	const struct sess *s = sessionizer_sessions(x->z, uid, &n);
+
+	buf[0] = '\0';
+	for (i = 0; i < n && used < sizeof buf; i++) {
+		if (i > 0)
+			used += (size_t)snprintf(buf + used, sizeof buf - used,
+			    " | ");
+		describe(x->str, &s[i], buf + used, sizeof buf - used);
+		used = strlen(buf);
+	}
+	return buf;
+}
+
+struct tev {
+	uint32_t    uid;
+	int64_t     at;		/* ms after FX_T0 */
+	int64_t     dur;
+	const char *type;
+	const char *ver;
+};
+
+/* ---- the gap rule ---- */
+
+static void
+gap_boundary_exact(void **state)
+{
+	static const struct {
+		int64_t     delta;
+		size_t      sessions;
+		const char *want;
+	} rows[] = {
+		{ 0, 1, "start=+0 last=+0 end=+1000 n=2 ver=1.0..1.1 "
+		    "types=edit:1,page_view:1" },
+		{ FX_GAP - 1, 1, "start=+0 last=+599999 end=+600999 n=2 "
+		    "ver=1.0..1.1 types=edit:1,page_view:1" },
+		/* A gap of exactly 10 min continues the session. */
+		{ FX_GAP, 1, "start=+0 last=+600000 end=+601000 n=2 "
+		    "ver=1.0..1.1 types=edit:1,page_view:1" },
+		/* 10 min + 1 ms starts a new one. */
+		{ FX_GAP + 1, 2, "start=+0 last=+0 end=+1000 n=1 ver=1.0..1.0 "
+		    "types=page_view:1 | start=+600001 last=+600001 "
+		    "end=+601001 n=1 ver=1.1..1.1 types=edit:1" },
+	};
+	size_t r;
+	int order;
+
+	(void)state;
+	for (r = 0; r < sizeof rows / sizeof rows[0]; r++) {
+		for (order = 0; order < 2; order++) {
+			struct zfx *x = zfx_new(true, 0);
+			struct tev e[2] = {
+				{ 1, 0, 1000, "page_view", "1.0" },
+				{ 1, rows[r].delta, 1000, "edit", "1.1" },
+			};
+			int k;
+
+			for (k = 0; k < 2; k++) {
+				const struct tev *t = &e[order ? 1 - k : k];
+
+				zfx_add(x, t->uid, FX_T0 + t->at, t->dur,
+				    t->type, t->ver, 0);
+			}
+			assert_int_equal(sessionizer_open_count(x->z),
+			    rows[r].sessions);
+			assert_string_equal(zfx_open(x, 1), rows[r].want);
+			zfx_free(x);
+		}
+	}
+}
+
+static void
+out_of_order_extends_backwards(void **state)
+{
+	static const struct {
+		struct tev  ev;
+		const char *want;
+	} steps[] = {
+		{ { 1, 10 * FX_MIN, 0, "edit", "2" },
+		  "start=+600000 last=+600000 end=+600000 n=1 ver=2..2 "
+		  "types=edit:1" },
+		{ { 1, 5 * FX_MIN, 0, "page_view", "1" },
+		  "start=+300000 last=+600000 end=+600000 n=2 ver=1..2 "
+		  "types=edit:1,page_view:1" },
+		/* Earlier start, and the latest end too. */
+		{ { 1, 0, 15 * FX_MIN, "page_view", "0" },
+		  "start=+0 last=+600000 end=+900000 n=3 ver=0..2 "
+		  "types=edit:1,page_view:2" },
+		/* Exactly gap before the start: still the same session. */
+		{ { 1, -FX_GAP, 0, "share", "0" },
+		  "start=-600000 last=+600000 end=+900000 n=4 ver=0..2 "
+		  "types=edit:1,page_view:2,share:1" },
+		/* Gap + 1 ms before the start: a session of its own. */
+		{ { 1, -2 * FX_GAP - 1, 0, "share", "9" },
+		  "start=-1200001 last=-1200001 end=-1200001 n=1 ver=9..9 "
+		  "types=share:1 | start=-600000 last=+600000 end=+900000 "
+		  "n=4 ver=0..2 types=edit:1,page_view:2,share:1" },
+	};
+	struct zfx *x = zfx_new(true, 0);
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof steps / sizeof steps[0]; i++) {
+		const struct tev *t = &steps[i].ev;
+
+		zfx_add(x, t->uid, FX_T0 + t->at, t->dur, t->type, t->ver, 0);
+		assert_string_equal(zfx_open(x, 1), steps[i].want);
+	}
+	assert_int_equal(sessionizer_open_count(x->z), 2);
+	zfx_free(x);
+}
+
+/* ---- order independence ---- */
+
+static bool
+next_permutation(size_t *a, size_t n)
+{
+	size_t i, j, t;
+
+	if (n < 2)
+		return false;
+	for (i = n - 1; i > 0 && a[i - 1] >= a[i]; i--)
+		;
+	if (i == 0)
+		return false;
+	for (j = n - 1; a[j] <= a[i - 1]; j--)
+		;
+	t = a[i - 1], a[i - 1] = a[j], a[j] = t;
+	for (j = n - 1; i < j; i++, j--)
+		t = a[i], a[i] = a[j], a[j] = t;
+	return true;
+}
+
+/*
+ * Feeds `ev` in every order, each into a fresh sessionizer and dictionary
+ * (so ids differ between orders), and checks the one resulting session.
+ * `check` may look at the state just before each event.
+ */
+static void
+every_order_gives(const struct tev *ev, size_t n, const char *want,
+    void (*check)(const struct zfx *, const size_t *perm, size_t step))
+{
+	size_t perm[8], i, orders = 0;
+
+	assert_true(n <= 8);
+	for (i = 0; i < n; i++)
+		perm[i] = i;
+	do {
+		struct zfx *x = zfx_new(true, 0);
+
+		for (i = 0; i < n; i++) {
+			const struct tev *t = &ev[perm[i]];
+
+			if (check != NULL)
+				check(x, perm, i);
+			zfx_add(x, t->uid, FX_T0 + t->at, t->dur, t->type,
+			    t->ver, 0);
+		}
+		assert_int_equal(sessionizer_open_count(x->z), 1);
+		assert_string_equal(zfx_open(x, 1), want);
+		/* The merged-away session's heap entry closes nothing. */
+		assert_int_equal(sessionizer_close_all(x->z), 1);
+		assert_int_equal(x->nc, 1);
+		assert_string_equal(x->c[0].desc, want);
+		assert_int_equal(sessionizer_open_count(x->z), 0);
+		zfx_free(x);
+		orders++;
+	} while (next_permutation(perm, n));
+	assert_true(orders >= 24);
+}
+
+/* Events 0-1 form session A, 2-3 session B; event 4 bridges them. */
+static const struct tev bridge_ev[] = {
+	{ 1, 0, 30 * FX_MIN, "edit", "1.0" },
+	{ 1, 1 * FX_MIN, 1000, "page_view", "1.1" },
+	{ 1, 16 * FX_MIN, 0, "share", "1.3" },
+	{ 1, 20 * FX_MIN, 50000, "page_view", "1.4" },
+	{ 1, 8 * FX_MIN, 0, "edit", "1.2" },
+};
+
+static void
+bridge_check(const struct zfx *x, const size_t *perm, size_t step)
+{
+	bool a = false, b = false, bridged = false;
+	size_t i;
+
+	for (i = 0; i < step; i++) {
+		a |= perm[i] <= 1;
+		b |= perm[i] == 2 || perm[i] == 3;
+		bridged |= perm[i] == 4;
+	}
+	/* Before the bridge arrives, A and B are two sessions. */
+	if (!bridged)
+		assert_int_equal(sessionizer_open_count(x->z),
+		    (size_t)a + (size_t)b);
+}
+
+static void
+bridge_merges_in_every_order(void **state)
+{
+	(void)state;
+	/* End comes from A's first event (ts + 30 min), not the last. */
+	every_order_gives(bridge_ev, 5, "start=+0 last=+1200000 end=+1800000 "
+	    "n=5 ver=1.0..1.4 types=edit:2,page_view:2,share:1", bridge_check);
+}
+
+static void
+version_tie_break_is_order_free(void **state)
+{
+	/* Bytewise: "10.0" < "2.0" at the first instant, "3.0" > "0.9". */
+	static const struct tev ev[] = {
+		{ 1, 0, 0, "page_view", "2.0" },
+		{ 1, 0, 0, "page_view", "10.0" },
+		{ 1, 30000, 0, "page_view", "zzz" },
+		{ 1, FX_MIN, 0, "page_view", "3.0" },
+		{ 1, FX_MIN, 0, "page_view", "0.9" },
+	};
+
+	(void)state;
+	every_order_gives(ev, 5, "start=+0 last=+60000 end=+60000 n=5 "
+	    "ver=10.0..3.0 types=page_view:5", NULL);
+}
+
+/* ---- closing ---- */
+
+enum op { ADD, ADVANCE, CLOSE_ALL };
+
+struct step {
+	enum op     op;
+	uint32_t    uid;
+	int64_t     at;		/* event time after FX_T0 (ADD) */
+	int64_t     now;	/* wall clock */
+	int64_t     want_wm;	/* after FX_T0; NONE: INT64_MIN */
+	size_t      want_closed;
+	size_t      want_open;
+};
+
+/*
+ * Runs steps; an ADD also advances at its `now`, as the daemon does after
+ * each batch. `want` lists the closed sessions in closing order, each as
+ * "uid: description", joined by " | ".
+ */
+static void
+run_steps(const struct step *st, size_t n, bool hold_open, int64_t idle,
+    const char *want)
+{
+	char got[1024];
+	size_t used = 0;
+	struct zfx *x = zfx_new(hold_open, idle);
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		size_t closed = 0, before = x->nc;
+
+		switch (st[i].op) {
+		case ADD:
+			zfx_add(x, st[i].uid, FX_T0 + st[i].at, 0, "edit",
+			    "1", st[i].now);
+			closed = sessionizer_advance(x->z, st[i].now);
+			break;
+		case ADVANCE:
+			closed = sessionizer_advance(x->z, st[i].now);
+			break;
+		case CLOSE_ALL:
+			closed = sessionizer_close_all(x->z);
+			break;
+		}
+		if (closed != st[i].want_closed ||
+		    x->nc - before != st[i].want_closed)
+			fail_msg("step %zu: closed %zu (callbacks %zu), want "
+			    "%zu", i, closed, x->nc - before,
+			    st[i].want_closed);
+		assert_int_equal(sessionizer_open_count(x->z),
+		    st[i].want_open);
+		if (st[i].want_wm == NONE)
+			assert_true(sessionizer_watermark(x->z) == INT64_MIN);
+		else if (sessionizer_watermark(x->z) != FX_T0 + st[i].want_wm)
+			fail_msg("step %zu: watermark T0%+lld, want T0%+lld", i,
+			    (long long)(sessionizer_watermark(x->z) - FX_T0),
+			    (long long)st[i].want_wm);
+	}
+	got[0] = '\0';
+	for (i = 0; i < x->nc; i++)
+		used += (size_t)snprintf(got + used, sizeof got - used,
+		    "%s%u: %s", i ? " | " : "", x->c[i].uid, x->c[i].desc);
+	assert_string_equal(got, want);
+	zfx_free(x);
+}
+
+#define RUN_STEPS(st, hold_open, idle, want) \
+	run_steps(st, sizeof st / sizeof st[0], hold_open, idle, want)
+
+#define EDIT_AT(t)	"start=" #t " last=" #t " end=" #t \
+	" n=1 ver=1..1 types=edit:1"
+
+static void
+watermark_closes_only_past_last_plus_gap(void **state)
+{
+	static const struct step st[] = {
+		{ ADVANCE, 0, 0, 0, NONE, 0, 0 },
+		{ ADD, 1, 0, 0, -FX_GRACE, 0, 1 },
+		/* max_ts - grace == last + gap: not yet. */
+		{ ADD, 2, FX_GAP + FX_GRACE, 0, FX_GAP, 0, 2 },
+		/* One more millisecond closes it. */
+		{ ADD, 2, FX_GAP + FX_GRACE + 1, 0, FX_GAP + 1, 1, 1 },
+		/* Only once. */
+		{ ADVANCE, 0, 0, 0, FX_GAP + 1, 0, 1 },
+		/* An older event does not move the watermark back. */
+		{ ADD, 3, FX_GAP, 0, FX_GAP + 1, 0, 2 },
+	};
+
+	(void)state;
+	RUN_STEPS(st, false, 0, "1: " EDIT_AT(+0));
+}
+
+static void
+grown_session_closes_at_its_new_deadline(void **state)
+{
+	/* u1's entry is queued at T0 + gap; it grows to T0 + 4 min. */
+	static const struct step st[] = {
+		{ ADD, 1, 0, 0, -FX_GRACE, 0, 1 },
+		{ ADD, 1, 4 * FX_MIN, 0, 4 * FX_MIN - FX_GRACE, 0, 1 },
+		{ ADD, 2, FX_GAP + FX_GRACE + 1, 0, FX_GAP + 1, 0, 2 },
+		{ ADD, 2, 4 * FX_MIN + FX_GAP + FX_GRACE, 0,
+		  4 * FX_MIN + FX_GAP, 0, 2 },
+		{ ADD, 2, 4 * FX_MIN + FX_GAP + FX_GRACE + 1, 0,
+		  4 * FX_MIN + FX_GAP + 1, 1, 1 },
+	};
+
+	(void)state;
+	RUN_STEPS(st, false, 0, "1: start=+0 last=+240000 end=+240000 n=2 "
+	    "ver=1..1 types=edit:2");
+}
+
+#define W	1000000000LL	/* a wall-clock origin */
+#define YEAR	(365 * 24 * 60 * FX_MIN)
+
+static void
+idle_partition_closes_by_wall_clock(void **state)
+{
+	/*
+	 * idle_close 0 means gap + grace = 15 min. Once the partition has
+	 * been quiet that long, event time moves with the wall clock:
+	 * wm = max_ts - grace + quiet time. A session then closes when
+	 * wm > last + gap, so u1 (last < max_ts) closes at exactly 15 min
+	 * and u2 (last == max_ts) one millisecond later.
+	 */
+	static const struct step st[] = {
+		{ ADD, 1, 0, W, -FX_GRACE, 0, 1 },
+		{ ADD, 2, FX_MIN, W, FX_MIN - FX_GRACE, 0, 2 },
+		{ ADVANCE, 0, 0, W + FX_GAP + FX_GRACE - 1,
+		  FX_MIN - FX_GRACE, 0, 2 },
+		{ ADVANCE, 0, 0, W + FX_GAP + FX_GRACE, FX_MIN + FX_GAP,
+		  1, 1 },
+		{ ADVANCE, 0, 0, W + FX_GAP + FX_GRACE + 1,
+		  FX_MIN + FX_GAP + 1, 1, 0 },
+	};
+
+	(void)state;
+	RUN_STEPS(st, false, 0, "1: " EDIT_AT(+0) " | 2: " EDIT_AT(+60000));
+}
+
+static void
+idle_close_short_and_reset_by_any_event(void **state)
+{
+	/* idle_close 1 min: the watermark starts moving after 1 min. */
+	static const struct step st[] = {
+		{ ADD, 1, 0, W, -FX_GRACE, 0, 1 },
+		{ ADVANCE, 0, 0, W + FX_MIN - 1, -FX_GRACE, 0, 1 },
+		{ ADVANCE, 0, 0, W + FX_MIN, FX_MIN - FX_GRACE, 0, 1 },
+		/* An old event (max_ts unchanged) resets idleness... */
+		{ ADD, 2, -3 * FX_MIN, W + 2 * FX_MIN, FX_MIN - FX_GRACE, 0,
+		  2 },
+		{ ADVANCE, 0, 0, W + 3 * FX_MIN - 1, FX_MIN - FX_GRACE, 0, 2 },
+		/* ...and the clock restarts from max_ts - grace. */
+		{ ADVANCE, 0, 0, W + 3 * FX_MIN, FX_MIN - FX_GRACE, 0, 2 },
+		{ ADVANCE, 0, 0, W + 14 * FX_MIN, 7 * FX_MIN, 0, 2 },
+		{ ADVANCE, 0, 0, W + 14 * FX_MIN + 1, 7 * FX_MIN + 1, 1, 1 },
+		{ ADVANCE, 0, 0, W + 17 * FX_MIN, FX_GAP, 0, 1 },
+		{ ADVANCE, 0, 0, W + 17 * FX_MIN + 1, FX_GAP + 1, 1, 0 },
+		/* A new event: the watermark follows event time again. */
+		{ ADD, 1, 30 * FX_MIN, W + 18 * FX_MIN,
+		  30 * FX_MIN - FX_GRACE, 0, 1 },
+	};
+
+	(void)state;
+	RUN_STEPS(st, false, FX_MIN, "2: " EDIT_AT(-180000) " | 1: "
+	    EDIT_AT(+0));
+}
+
+static void
+hold_open_closes_only_at_close_all(void **state)
+{
+	static const struct step st[] = {
+		{ ADD, 1, 0, 0, -FX_GRACE, 0, 1 },
+		{ ADD, 2, YEAR, 0, YEAR - FX_GRACE, 0, 2 },
+		/* Idle for a year of wall clock: the watermark moves... */
+		{ ADVANCE, 0, 0, YEAR, 2 * YEAR - FX_GRACE, 0, 2 },
+		/* ...but nothing closes before the end of input. */
+		{ CLOSE_ALL, 0, 0, 0, 2 * YEAR - FX_GRACE, 2, 0 },
+		{ CLOSE_ALL, 0, 0, 0, 2 * YEAR - FX_GRACE, 0, 0 },
+	};
+
+	(void)state;
+	RUN_STEPS(st, true, 0, "1: " EDIT_AT(+0) " | 2: "
+	    EDIT_AT(+31536000000));
+}
+
+/* ---- persistence ---- */
+
+static void
+user_round_trip_is_exact(void **state)
+{
+	struct zfx *a = zfx_new(true, 0), *b = zfx_new(false, 0);
+	struct enc e1, e2;
+	struct dec d;
+	char want[1024];
+	size_t len;
+
+	(void)state;
+	for (len = 0; len < sizeof bridge_ev / sizeof bridge_ev[0] - 1; len++)
+		zfx_add(a, 3, FX_T0 + bridge_ev[len].at, bridge_ev[len].dur,
+		    bridge_ev[len].type, bridge_ev[len].ver, 0);
+	zfx_add(a, 3, FX_T0 - FX_GAP - 1, 5, "create", "0.1", 0);
+	zfx_add(a, 4, FX_T0, 5, "other", "x", 0);
+	snprintf(want, sizeof want, "%s", zfx_open(a, 3));
+	assert_string_equal(want,
+	    "start=-600001 last=-600001 end=-599996 n=1 ver=0.1..0.1 "
+	    "types=create:1 | start=+0 last=+60000 end=+1800000 n=2 "
+	    "ver=1.0..1.1 types=edit:1,page_view:1 | start=+960000 "
+	    "last=+1200000 end=+1250000 n=2 ver=1.3..1.4 "
+	    "types=page_view:1,share:1");
+
+	enc_init(&e1);
+	sessionizer_encode_user(a->z, 3, &e1);
+	/* Into another uid, with a dictionary whose ids all differ. */
+	strdict_intern(b->str, STRV("unrelated"), NULL);
+	dec_init(&d, e1.buf, e1.len);
+	assert_int_equal(sessionizer_decode_user(b->z, 9, &d), 0);
+	assert_true(dec_done(&d));
+	assert_string_equal(zfx_open(b, 9), want);
+	assert_int_equal(sessionizer_open_count(b->z), 3);
+	enc_init(&e2);
+	sessionizer_encode_user(b->z, 9, &e2);
+	assert_int_equal(e2.len, e1.len);
+	assert_memory_equal(e2.buf, e1.buf, e1.len);
+
+	/* Decoded sessions keep working: the bridge merges two of them. */
+	zfx_add(b, 9, FX_T0 + bridge_ev[4].at, 0, "edit", "1.2", 0);
+	assert_int_equal(sessionizer_open_count(b->z), 2);
+	/* And they are in the close heap. */
+	assert_int_equal(sessionizer_close_all(b->z), 2);
+	assert_string_equal(b->c[1].desc, "start=+0 last=+1200000 "
+	    "end=+1800000 n=5 ver=1.0..1.4 types=edit:2,page_view:2,share:1");
+
+	/* Every strict prefix is rejected. */
+	for (len = 0; len < e1.len; len++) {
+		struct zfx *c = zfx_new(true, 0);
+
+		dec_init(&d, e1.buf, len);
+		if (sessionizer_decode_user(c->z, 1, &d) != -1)
+			fail_msg("prefix of %zu of %zu bytes accepted", len,
+			    e1.len);
+		zfx_free(c);
+	}
+	enc_free(&e1);
+	enc_free(&e2);
+	zfx_free(a);
+	zfx_free(b);
+}
+
+static void
+user_without_sessions_round_trips(void **state)
+{
+	struct zfx *a = zfx_new(true, 0);
+	struct enc e;
+	struct dec d;
+
+	(void)state;
+	enc_init(&e);
+	sessionizer_encode_user(a->z, 5, &e);
+	assert_int_equal(e.len, 2);	/* version, zero sessions */
+	dec_init(&d, e.buf, e.len);
+	assert_int_equal(sessionizer_decode_user(a->z, 5, &d), 0);
+	assert_int_equal(sessionizer_open_count(a->z), 0);
+	enc_free(&e);
+	zfx_free(a);
+}
+
+static void
+clock_round_trip_is_exact(void **state)
+{
+	/* Clocks reached by: nothing; one event; idleness; negative time. */
+	static const struct {
+		int64_t ts, now_add, now_adv;
+		int64_t want_max, want_wm;
+	} rows[] = {
+		{ NONE, 0, 0, INT64_MIN, INT64_MIN },
+		{ FX_T0, 0, 0, FX_T0, FX_T0 - FX_GRACE },
+		{ FX_T0, W, W + 2 * FX_GAP, FX_T0, FX_T0 + 2 * FX_GAP - FX_GRACE },
+		{ -5000, 0, 0, -5000, -5000 - FX_GRACE },
+	};
+	size_t r, len;
+
+	(void)state;
+	for (r = 0; r < sizeof rows / sizeof rows[0]; r++) {
+		struct zfx *a = zfx_new(false, 0), *b = zfx_new(false, 0);
+		struct enc e;
+		struct dec d;
+
+		if (rows[r].ts != NONE) {
+			zfx_add(a, 1, rows[r].ts, 0, "edit", "1",
+			    rows[r].now_add);
+			sessionizer_advance(a->z, rows[r].now_adv);
+		}
+		assert_true(sessionizer_max_ts(a->z) == rows[r].want_max);
+		assert_true(sessionizer_watermark(a->z) == rows[r].want_wm);
+		enc_init(&e);
+		sessionizer_encode_clock(a->z, &e);
+		dec_init(&d, e.buf, e.len);
+		assert_int_equal(sessionizer_decode_clock(b->z, &d), 0);
+		assert_true(dec_done(&d));
+		assert_true(sessionizer_max_ts(b->z) == rows[r].want_max);
+		assert_true(sessionizer_watermark(b->z) == rows[r].want_wm);
+		for (len = 0; len < e.len; len++) {
+			struct zfx *c = zfx_new(false, 0);
+
+			dec_init(&d, e.buf, len);
+			assert_int_equal(sessionizer_decode_clock(c->z, &d),
+			    -1);
+			zfx_free(c);
+		}
+		enc_free(&e);
+		zfx_free(a);
+		zfx_free(b);
+	}
+}
+
+/*
+ * The wall time of the last event is not persisted: after a restart the
+ * partition counts as idle from the first advance, not from the epoch
+ * (which would jump the watermark decades ahead and close everything).
+ */
+static void
+restored_clock_measures_idleness_from_restart(void **state)
+{
+	struct zfx *a = zfx_new(false, 0), *b = zfx_new(false, 0);
+	struct enc clock, user;
+	struct dec d;
+	int64_t restart = W + 10 * YEAR;
+
+	(void)state;
+	zfx_add(a, 1, FX_T0, 0, "edit", "1", W);
+	enc_init(&clock);
+	enc_init(&user);
+	sessionizer_encode_clock(a->z, &clock);
+	sessionizer_encode_user(a->z, 1, &user);
+	dec_init(&d, clock.buf, clock.len);
+	assert_int_equal(sessionizer_decode_clock(b->z, &d), 0);
+	dec_init(&d, user.buf, user.len);
+	assert_int_equal(sessionizer_decode_user(b->z, 1, &d), 0);
+
+	assert_int_equal(sessionizer_advance(b->z, restart), 0);
+	assert_true(sessionizer_watermark(b->z) == FX_T0 - FX_GRACE);
+	assert_int_equal(sessionizer_advance(b->z,
+	    restart + FX_GAP + FX_GRACE), 0);
+	assert_true(sessionizer_watermark(b->z) == FX_T0 + FX_GAP);
+	assert_int_equal(sessionizer_advance(b->z,
+	    restart + FX_GAP + FX_GRACE + 1), 1);
+	assert_string_equal(b->c[0].desc, EDIT_AT(+0));
+	enc_free(&clock);
+	enc_free(&user);
+	zfx_free(a);
+	zfx_free(b);
+}
+
+/* 2^62 as a zigzag svar (2^63: ten bytes) and as a uvar (nine bytes). */
+#define Z62	0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x01
+#define U62	0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x40
+
+static void
+decode_rejects_garbage(void **state)
+{
+	static const struct {
+		const char *what;
+		uint8_t     buf[40];
+		size_t      len;
+	} bad[] = {
+		{ "empty", { 0 }, 0 },
+		{ "version 0", { 0, 0 }, 2 },
+		{ "version 2", { 2, 0 }, 2 },
+		{ "more sessions than bytes", { 1, 0x90, 0x4e, 0, 0 }, 5 },
+		/* 2^62 encoded as svar (start) or uvar (offsets). */
+		{ "start out of range", { 1, 1, Z62, 0, 0, 1, 0, 0, 0 }, 18 },
+		{ "start + last offset overflows", { 1, 1, Z62, U62, 0, 1, 0,
+		  0, 0 }, 26 },
+		{ "last offset out of range", { 1, 1, 0, U62, 0, 1, 0, 0, 0 },
+		  17 },
+		{ "end offset out of range", { 1, 1, 0, 0, U62, 1, 0, 0, 0 },
+		  17 },
+		{ "truncated session count", { 1, 0xff, 0xff, 0xff }, 4 },
+		{ "70000 action types", { 1, 1, 0, 0, 0, 1, 0, 0, 0xf0, 0xa2,
+		  0x04 }, 11 },
+	};
+	static const struct {
+		const char *what;
+		uint8_t     buf[24];
+		size_t      len;
+	} bad_clock[] = {
+		{ "version 2", { 2, 0, 0 }, 3 },
+		{ "max_ts 2^62", { 1, Z62, 0 }, 12 },
+		{ "watermark 2^62", { 1, 0, Z62 }, 12 },
+		{ "truncated watermark", { 1, 0, 0x80 }, 3 },
+	};
+	uint64_t seed = 42;
+	size_t i, accepted = 0;
+
+	(void)state;
+	for (i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		struct zfx *x = zfx_new(true, 0);
+		struct dec d;
+
+		dec_init(&d, bad[i].buf, bad[i].len);
+		if (sessionizer_decode_user(x->z, 1, &d) != -1)
+			fail_msg("accepted: %s", bad[i].what);
+		zfx_free(x);
+	}
+	/* Clocks: times out of range would overflow later arithmetic. */
+	for (i = 0; i < sizeof bad_clock / sizeof bad_clock[0]; i++) {
+		struct zfx *x = zfx_new(false, 0);
+		struct dec d;
+
+		dec_init(&d, bad_clock[i].buf, bad_clock[i].len);
+		if (sessionizer_decode_clock(x->z, &d) != -1)
+			fail_msg("accepted clock: %s", bad_clock[i].what);
+		assert_true(sessionizer_max_ts(x->z) == INT64_MIN);
+		zfx_free(x);
+	}
+	/* Random bytes behind a valid version byte: never a crash, and a
+	 * record that is accepted leaves a consistent sessionizer. */
+	for (i = 0; i < 20000; i++) {
+		struct zfx *x = zfx_new(true, 0);
+		uint8_t buf[48];
+		size_t len = 1 + i % 47, n;
+		struct dec d;
+
+		fx_random_bytes(&seed, buf, sizeof buf);
+		buf[0] = 1;
+		buf[1] &= 0x03;		/* a few sessions */
+		dec_init(&d, buf, len);
+		if (sessionizer_decode_user(x->z, 1, &d) == 0) {
+			accepted++;
+			sessionizer_sessions(x->z, 1, &n);
+			assert_int_equal(sessionizer_open_count(x->z), n);
+			assert_int_equal(sessionizer_close_all(x->z), n);
+		}
+		zfx_free(x);
+	}
+	assert_true(accepted > 0 && accepted < 20000);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(gap_boundary_exact),
+		cmocka_unit_test(out_of_order_extends_backwards),
+		cmocka_unit_test(bridge_merges_in_every_order),
+		cmocka_unit_test(version_tie_break_is_order_free),
+		cmocka_unit_test(watermark_closes_only_past_last_plus_gap),
+		cmocka_unit_test(grown_session_closes_at_its_new_deadline),
+		cmocka_unit_test(idle_partition_closes_by_wall_clock),
+		cmocka_unit_test(idle_close_short_and_reset_by_any_event),
+		cmocka_unit_test(hold_open_closes_only_at_close_all),
+		cmocka_unit_test(user_round_trip_is_exact),
+		cmocka_unit_test(user_without_sessions_round_trips),
+		cmocka_unit_test(clock_round_trip_is_exact),
+		cmocka_unit_test(restored_clock_measures_idleness_from_restart),
+		cmocka_unit_test(decode_rejects_garbage),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

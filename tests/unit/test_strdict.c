@@ -1,0 +1,144 @@
+/*
+ * Unit tests for state/strdict: dense ids in first-seen order, exact bytes
+ * back (empty strings and embedded NULs included), the stored hash equal
+ * to the sketches' hash, and growth past many table resizes and arena
+ * chunks with every earlier view still valid.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "hll.h"
+#include "strdict.h"
+#include "xmalloc.h"
+
+static void
+ids_are_dense_in_first_seen_order(void **state)
+{
+	static const struct {
+		struct strv s;
+		uint32_t    id;
+		bool        created;
+	} rows[] = {
+		{ { "", 0 }, 0, true },
+		{ { "a", 1 }, 1, true },
+		{ { "b", 1 }, 2, true },
+		{ { "a", 1 }, 1, false },
+		{ { "ab", 2 }, 3, true },
+		{ { "a\0b", 3 }, 4, true },	/* not "a" */
+		{ { "A", 1 }, 5, true },
+		{ { "", 0 }, 0, false },
+		{ { "a\0b", 3 }, 4, false },
+	};
+	struct strdict *d = strdict_new();
+	size_t r;
+
+	(void)state;
+	assert_int_equal(strdict_count(d), 0);
+	assert_int_equal(strdict_find(d, STRV("a")), STRDICT_NONE);
+	for (r = 0; r < sizeof rows / sizeof rows[0]; r++) {
+		bool created = !rows[r].created;
+
+		assert_int_equal(strdict_intern(d, rows[r].s, &created),
+		    rows[r].id);
+		assert_int_equal(created, rows[r].created);
+	}
+	assert_int_equal(strdict_count(d), 6);
+	for (r = 0; r < sizeof rows / sizeof rows[0]; r++) {
+		struct strv got = strdict_get(d, rows[r].id);
+
+		assert_int_equal(strdict_find(d, rows[r].s), rows[r].id);
+		assert_true(strv_eq(got, rows[r].s));
+		/* The sketches hash the same bytes the same way. */
+		assert_true(strdict_hash(d, rows[r].id) ==
+		    hll_hash(rows[r].s.p, rows[r].s.len));
+	}
+	assert_int_equal(strdict_find(d, STRV("a\0")), STRDICT_NONE);
+	assert_int_equal(strdict_find(d, STRV("B")), STRDICT_NONE);
+	/* Out of range ids. */
+	assert_null(strdict_get(d, 6).p);
+	assert_int_equal(strdict_get(d, 6).len, 0);
+	assert_null(strdict_get(d, STRDICT_NONE).p);
+	assert_true(strdict_hash(d, 6) == 0);
+	/* A NULL `created` is allowed. */
+	assert_int_equal(strdict_intern(d, STRV("b"), NULL), 2);
+	strdict_free(d);
+	strdict_free(NULL);
+}
+
+static int
+key(char *buf, uint32_t i)
+{
+	return sprintf(buf, "key-%u-%x", i, i * 2654435761u);
+}
+
+static void
+grows_past_many_resizes(void **state)
+{
+	enum { N = 100000, BIG = 20000 };
+	struct strdict *d = strdict_new();
+	char buf[32], *big = xmalloc(BIG);
+	struct strv first;
+	size_t mem0 = strdict_memory(d), bytes = 0;
+	uint32_t i;
+
+	(void)state;
+	strdict_intern(d, STRV("first"), NULL);
+	first = strdict_get(d, 0);
+	for (i = 1; i < N; i++) {
+		bool created = false;
+
+		if (i % 1000 == 0) {
+			/* Longer than a quarter chunk: its own block. */
+			memset(big, 'a' + (int)(i / 1000 % 26), BIG);
+			memcpy(big, &i, sizeof i);
+			assert_int_equal(strdict_intern(d, (struct strv){ big,
+			    BIG }, &created), i);
+			bytes += BIG;
+		} else {
+			int n = key(buf, i);
+
+			assert_int_equal(strdict_intern(d, (struct strv){ buf,
+			    (size_t)n }, &created), i);
+			bytes += (size_t)n;
+		}
+		assert_true(created);
+	}
+	assert_int_equal(strdict_count(d), N);
+	/* Views handed out before any growth still point at the bytes. */
+	assert_ptr_equal(strdict_get(d, 0).p, first.p);
+	assert_memory_equal(first.p, "first", 5);
+	for (i = 1; i < N; i++) {
+		struct strv want;
+
+		if (i % 1000 == 0) {
+			memset(big, 'a' + (int)(i / 1000 % 26), BIG);
+			memcpy(big, &i, sizeof i);
+			want = (struct strv){ big, BIG };
+		} else
+			want = (struct strv){ buf, (size_t)key(buf, i) };
+		assert_true(strv_eq(strdict_get(d, i), want));
+		assert_int_equal(strdict_find(d, want), i);
+		assert_int_equal(strdict_intern(d, want, NULL), i);
+	}
+	assert_int_equal(strdict_count(d), N);
+	assert_true(strdict_memory(d) >= mem0 + bytes);
+	free(big);
+	strdict_free(d);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(ids_are_dense_in_first_seen_order),
+		cmocka_unit_test(grows_past_many_resizes),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
