@@ -61,6 +61,7 @@ view_open(struct view *v, const char *dir, char **cause)
 	char **names;
 	int32_t *parts;
 	size_t n, i, count;
+	int precision, r;
 
 	memset(v, 0, sizeof *v);
 	so.memory_limit = 64 << 20;
@@ -71,7 +72,12 @@ view_open(struct view *v, const char *dir, char **cause)
 	v->meta = meta_new();
 	if (persist_load_meta(v->store, v->meta, &count, cause) != 0)
 		return -1;
-	n = persist_zones(v->store, &names);
+	precision = HLL_DEFAULT_PRECISION;
+	r = persist_get_settings(v->store, &names, &n, &precision, cause);
+	if (r < 0)
+		return -1;
+	if (r == 1)	/* state of an older daemon: zones from the keys */
+		n = persist_zones(v->store, &names);
 	for (i = 0; i < n; i++) {
 		if (v->nzones < ACTIVE_MAX_ZONES &&
 		    (v->zones[v->nzones] = tzcal_open(names[i], cause)) != NULL)
@@ -87,7 +93,7 @@ view_open(struct view *v, const char *dir, char **cause)
 	conf.act.n_zones = v->nzones;
 	conf.act.min_ms = 10000;
 	conf.act.max_ms = 14400000;
-	conf.act.hll_precision = HLL_DEFAULT_PRECISION;
+	conf.act.hll_precision = precision;
 	conf.act.dims_mask = (1u << DIM_COUNT) - 1;
 	n = persist_partitions(v->store, &parts);
 	v->eng = xcalloc(n ? n : 1, sizeof *v->eng);
@@ -108,7 +114,7 @@ zone_index(const struct view *v, const char *tz)
 {
 	size_t i;
 
-	if (tz == NULL)
+	if (tz == NULL)		/* the first configured zone */
 		return 0;
 	for (i = 0; i < v->nzones; i++)
 		if (strcmp(tzcal_name(v->zones[i]), tz) == 0)

@@ -170,13 +170,15 @@ table_free(struct table *t)
 void
 format_double(double v, char *buf, size_t cap)
 {
-	int prec;
+	int d;
 
-	for (prec = 1; prec <= 17; prec++) {
-		snprintf(buf, cap, "%.*g", prec, v);
+	/* Fixed notation with the fewest decimals (at least one) that read
+	 * back as v; sessions are in seconds with millisecond sums, so this
+	 * always succeeds for them. */
+	for (d = 1; d <= 17; d++) {
+		snprintf(buf, cap, "%.*f", d, v);
 		if (strtod(buf, NULL) == v)
-			break;
+			return;
 	}
-	if (strpbrk(buf, ".eEn") == NULL && strlen(buf) + 3 <= cap)
-		strcat(buf, ".0");
+	snprintf(buf, cap, "%.17g", v);
 }

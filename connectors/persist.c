@@ -7,7 +7,7 @@
  *   clock   be32 partition                                 -> watermark
  *   offsets topic | 0x00 | be32 partition                  -> be64 next offset
  *   meta    user_id                                        -> metadata
- *   outbox  be64 seq                                       -> output record
+ *   outbox  be64 page                                      -> output records
  *
  * Big-endian integers make the byte order of keys the numeric order, so a
  * partition's state is one contiguous key range in each family.
@@ -228,6 +228,69 @@ persist_zones(struct store *st, char ***names)
 	return n;
 }
 
+#define SETTINGS_KEY		"settings"
+#define SETTINGS_ENC_VERSION	1
+
+void
+persist_put_settings(struct store_batch *b, struct tzcal *const *zones,
+    size_t nzones, int hll_precision)
+{
+	struct enc v;
+	size_t i;
+
+	enc_init(&v);
+	enc_u8(&v, SETTINGS_ENC_VERSION);
+	enc_uvar(&v, (uint64_t)hll_precision);
+	enc_uvar(&v, nzones);
+	for (i = 0; i < nzones; i++)
+		enc_str(&v, tzcal_name(zones[i]));
+	store_batch_put(b, STORE_CF_DEFAULT, SETTINGS_KEY,
+	    strlen(SETTINGS_KEY), v.buf, v.len);
+	enc_free(&v);
+}
+
+int
+persist_get_settings(struct store *st, char ***names, size_t *nzones,
+    int *hll_precision, char **cause)
+{
+	char *val = NULL;
+	size_t len, i;
+	uint64_t n;
+	struct dec d;
+	int r = store_get(st, STORE_CF_DEFAULT, SETTINGS_KEY,
+	    strlen(SETTINGS_KEY), &val, &len, cause);
+
+	if (r != 0)
+		return r;
+	dec_init(&d, val, len);
+	if (dec_u8(&d) != SETTINGS_ENC_VERSION)
+		d.err = true;
+	*hll_precision = (int)dec_uvar(&d);
+	n = dec_uvar(&d);
+	if (d.err || n > 64) {
+		free(val);
+		*cause = xstrdup("corrupt settings record");
+		return -1;
+	}
+	*names = xcalloc(n ? n : 1, sizeof **names);
+	for (i = 0; i < n; i++) {
+		size_t l;
+		const char *p = dec_bytes(&d, &l);
+
+		(*names)[i] = xstrndup(p ? p : "", l);
+	}
+	*nzones = n;
+	free(val);
+	if (!dec_done(&d)) {
+		for (i = 0; i < n; i++)
+			free((*names)[i]);
+		free(*names);
+		*cause = xstrdup("corrupt settings record");
+		return -1;
+	}
+	return 0;
+}
+
 static void
 offset_key(struct enc *k, const char *topic, int32_t part)
 {
@@ -334,35 +397,46 @@ persist_load_meta(struct store *st, struct meta *meta, size_t *count,
 	return rc;
 }
 
+static void
+outrec_encode(struct enc *v, const struct outrec *r)
+{
+	unsigned i;
+
+	enc_u8(v, r->topic);
+	enc_bytes(v, r->key, r->klen);
+	enc_u8(v, r->null_value);
+	enc_bytes(v, r->val, r->vlen);
+	enc_u8(v, r->nheaders);
+	for (i = 0; i < r->nheaders; i++) {
+		enc_str(v, r->hname[i]);
+		enc_bytes(v, r->hval[i], r->hlen[i]);
+	}
+}
+
 void
-persist_put_outrec(struct store_batch *b, const struct outrec *r)
+persist_put_outpage(struct store_batch *b, uint64_t page,
+    struct outrec *const *recs, size_t n)
 {
 	struct enc v;
 	uint8_t k[8];
-	unsigned i;
+	size_t i;
 
 	enc_init(&v);
 	enc_u8(&v, OUTREC_ENC_VERSION);
-	enc_u8(&v, r->topic);
-	enc_bytes(&v, r->key, r->klen);
-	enc_u8(&v, r->null_value);
-	enc_bytes(&v, r->val, r->vlen);
-	enc_u8(&v, r->nheaders);
-	for (i = 0; i < r->nheaders; i++) {
-		enc_str(&v, r->hname[i]);
-		enc_bytes(&v, r->hval[i], r->hlen[i]);
-	}
-	be64_put(k, r->seq);
+	enc_uvar(&v, n);
+	for (i = 0; i < n; i++)
+		outrec_encode(&v, recs[i]);
+	be64_put(k, page);
 	store_batch_put(b, STORE_CF_OUTBOX, k, 8, v.buf, v.len);
 	enc_free(&v);
 }
 
 void
-persist_del_outrec(struct store_batch *b, uint64_t seq)
+persist_del_outpage(struct store_batch *b, uint64_t page)
 {
 	uint8_t k[8];
 
-	be64_put(k, seq);
+	be64_put(k, page);
 	store_batch_del(b, STORE_CF_OUTBOX, k, 8);
 }
 
@@ -383,39 +457,35 @@ outrec_free(struct outrec *r)
 }
 
 static struct outrec *
-outrec_decode(const void *k, size_t kl, const void *buf, size_t len)
+outrec_decode(struct dec *d, uint64_t page)
 {
 	struct outrec *r = xcalloc(1, sizeof *r);
-	struct dec d;
 	const void *p;
 	size_t n;
 	unsigned i;
 
-	dec_init(&d, buf, len);
-	if (kl != 8 || dec_u8(&d) != OUTREC_ENC_VERSION)
-		goto bad;
-	r->seq = be64_get(k);
-	r->topic = dec_u8(&d);
-	p = dec_bytes(&d, &n);
+	r->page = page;
+	r->topic = dec_u8(d);
+	p = dec_bytes(d, &n);
 	r->key = xmemdup(p, n);
 	r->klen = n;
-	r->null_value = dec_u8(&d) != 0;
-	p = dec_bytes(&d, &n);
+	r->null_value = dec_u8(d) != 0;
+	p = dec_bytes(d, &n);
 	r->val = xmemdup(p, n);
 	r->vlen = n;
-	r->nheaders = dec_u8(&d);
-	if (d.err || r->nheaders > OUTREC_MAX_HEADERS) {
+	r->nheaders = dec_u8(d);
+	if (d->err || r->nheaders > OUTREC_MAX_HEADERS) {
 		r->nheaders = 0;
 		goto bad;
 	}
 	for (i = 0; i < r->nheaders; i++) {
-		p = dec_bytes(&d, &n);
+		p = dec_bytes(d, &n);
 		r->hname[i] = xstrndup(p ? p : "", n);
-		p = dec_bytes(&d, &n);
+		p = dec_bytes(d, &n);
 		r->hval[i] = xmemdup(p, n);
 		r->hlen[i] = n;
 	}
-	if (!dec_done(&d))
+	if (d->err)
 		goto bad;
 	return r;
 bad:
@@ -424,23 +494,43 @@ bad:
 }
 
 int
-persist_load_outbox(struct store *st, void (*cb)(void *, struct outrec *),
-    void *arg, char **cause)
+persist_load_outbox(struct store *st,
+    void (*cb)(void *, uint64_t, struct outrec **, size_t), void *arg,
+    char **cause)
 {
 	struct store_iter *it = store_iter_prefix(st, STORE_CF_OUTBOX, NULL, 0);
 	const void *k, *v;
 	size_t kl, vl;
 	int rc = 0;
 
-	while (store_iter_next(it, &k, &kl, &v, &vl)) {
-		struct outrec *r = outrec_decode(k, kl, v, vl);
+	while (rc == 0 && store_iter_next(it, &k, &kl, &v, &vl)) {
+		struct dec d;
+		uint64_t n, i, page;
+		struct outrec **recs;
 
-		if (r == NULL) {
+		dec_init(&d, v, vl);
+		if (kl != 8 || dec_u8(&d) != OUTREC_ENC_VERSION)
+			d.err = true;
+		n = dec_uvar(&d);
+		if (d.err || n > vl) {
 			*cause = xstrdup("corrupt outbox record");
 			rc = -1;
 			break;
 		}
-		cb(arg, r);
+		page = be64_get(k);
+		recs = xcalloc(n ? n : 1, sizeof *recs);
+		for (i = 0; i < n && rc == 0; i++)
+			if ((recs[i] = outrec_decode(&d, page)) == NULL)
+				rc = -1;
+		if (rc != 0 || !dec_done(&d)) {
+			for (i = 0; i < n; i++)
+				outrec_free(recs[i]);
+			free(recs);
+			*cause = xstrdup("corrupt outbox record");
+			rc = -1;
+			break;
+		}
+		cb(arg, page, recs, n);
 	}
 	if (rc == 0 && store_iter_error(it, cause) != 0)
 		rc = -1;

@@ -32,6 +32,16 @@ size_t persist_partitions(struct store *, int32_t **parts);
 /* Zone names that period sets were saved under, in first-seen order. */
 size_t persist_zones(struct store *, char ***names);
 
+/*
+ * The daemon's settings that a reader of the state needs: reporting zones
+ * in configured order and the sketch precision. Written at every start.
+ */
+void persist_put_settings(struct store_batch *, struct tzcal *const *zones,
+    size_t nzones, int hll_precision);
+/* 1 if none stored; on 0, *names is an allocated array of nzones names. */
+int persist_get_settings(struct store *, char ***names, size_t *nzones,
+    int *hll_precision, char **cause);
+
 /* Next offset to consume; returns 1 if none is stored, -1 on error. */
 int persist_get_offset(struct store *, const char *topic, int32_t partition,
     int64_t *offset, char **cause);
@@ -42,10 +52,16 @@ void persist_put_meta(struct store_batch *, const struct meta_rec *);
 int persist_load_meta(struct store *, struct meta *, size_t *count,
     char **cause);
 
-/* An output waiting for delivery. */
+/*
+ * An output waiting for delivery. Outputs are stored in pages, one outbox
+ * record per up to OUTPAGE_MAX outputs of a commit, so that a backfill
+ * closing a million sessions writes and deletes a few hundred keys rather
+ * than a million. A page is deleted once all of its outputs are delivered.
+ */
 #define OUTREC_MAX_HEADERS	4
+#define OUTPAGE_MAX		4096
 struct outrec {
-	uint64_t    seq;
+	uint64_t    page;		/* outbox key it is stored under */
 	uint8_t     topic;		/* index into the pipeline's topics */
 	uint8_t     nheaders;
 	bool        null_value;
@@ -58,10 +74,15 @@ struct outrec {
 	size_t      hlen[OUTREC_MAX_HEADERS];
 };
 
-void persist_put_outrec(struct store_batch *, const struct outrec *);
-void persist_del_outrec(struct store_batch *, uint64_t seq);
-/* Calls cb for every stored outrec in seq order (cb takes ownership). */
-int persist_load_outbox(struct store *, void (*cb)(void *, struct outrec *),
+void persist_put_outpage(struct store_batch *, uint64_t page,
+    struct outrec *const *recs, size_t n);
+void persist_del_outpage(struct store_batch *, uint64_t page);
+/*
+ * Calls cb for every stored page in key order; cb takes ownership of the
+ * array and the outrecs.
+ */
+int persist_load_outbox(struct store *,
+    void (*cb)(void *, uint64_t page, struct outrec **, size_t),
     void *arg, char **cause);
 void outrec_free(struct outrec *);
 

@@ -94,7 +94,8 @@ struct pipeline {
 	struct outrec       **retry;	/* failed deliveries */
 	size_t                nretry, capretry;
 	size_t                inflight;
-	uint64_t              next_seq;
+	uint64_t              next_seq;	/* next outbox page */
+	struct u64map        *pages;	/* page -> outputs not yet delivered */
 	struct u64map        *final_done;	/* period keys emitted final */
 
 	const rd_kafka_message_t *cur;	/* message being processed */
@@ -135,7 +136,6 @@ outbox_add(struct pipeline *p, enum out_topic t, const void *key, size_t kl,
 {
 	struct outrec *r = xcalloc(1, sizeof *r);
 
-	r->seq = p->next_seq++;
 	r->topic = (uint8_t)t;
 	r->key = xmemdup(key, kl);
 	r->klen = kl;
@@ -182,6 +182,20 @@ dead_letter(struct pipeline *p, const rd_kafka_message_t *m,
 		p->n_dlq++;
 }
 
+/* Page bookkeeping: the count of undelivered outputs is the map value. */
+static void
+page_delivered(struct pipeline *p, uint64_t page)
+{
+	uintptr_t left = (uintptr_t)u64map_get(p->pages, page);
+
+	if (left > 1) {
+		u64map_put(p->pages, page, (void *)(left - 1));
+		return;
+	}
+	u64map_del(p->pages, page);
+	persist_del_outpage(p->batch, page);
+}
+
 static void
 dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
 {
@@ -198,7 +212,7 @@ dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
 		p->retry[p->nretry++] = r;
 		return;
 	}
-	persist_del_outrec(p->batch, r->seq);
+	page_delivered(p, r->page);
 	outrec_free(r);
 }
 
@@ -243,20 +257,29 @@ produce_one(struct pipeline *p, struct outrec *r)
 }
 
 static void
-load_outrec_cb(void *arg, struct outrec *r)
+load_page_cb(void *arg, uint64_t page, struct outrec **recs, size_t n)
 {
 	struct pipeline *p = arg;
+	size_t i, keep = 0;
 
-	if (r->seq >= p->next_seq)
-		p->next_seq = r->seq + 1;
-	if (r->topic >= OUT_NTOPICS) {
-		outrec_free(r);
-		return;
+	if (page >= p->next_seq)
+		p->next_seq = page + 1;
+	/* Durable already: produce again on the first commit. */
+	for (i = 0; i < n; i++) {
+		if (recs[i]->topic >= OUT_NTOPICS) {
+			outrec_free(recs[i]);
+			continue;
+		}
+		p->retry = xgrow(p->retry, &p->capretry, p->nretry + 1,
+		    sizeof *p->retry);
+		p->retry[p->nretry++] = recs[i];
+		keep++;
 	}
-	/* Durable already: produce on the first commit. */
-	p->retry = xgrow(p->retry, &p->capretry, p->nretry + 1,
-	    sizeof *p->retry);
-	p->retry[p->nretry++] = r;
+	free(recs);
+	if (keep > 0)
+		u64map_put(p->pages, page, (void *)(uintptr_t)keep);
+	else
+		persist_del_outpage(p->batch, page);
 }
 
 /* ---- engine callbacks ---- */
@@ -492,7 +515,8 @@ commit(struct pipeline *p, bool metrics, bool all_final)
 	void *val;
 	char *cause = NULL;
 	int32_t mp;
-	int64_t t0 = mono_ms();
+	int64_t t0 = mono_ms(), t1, t2;
+	size_t nops, nbytes;
 
 	if (metrics)
 		emit_metrics(p, all_final);
@@ -508,8 +532,17 @@ commit(struct pipeline *p, bool metrics, bool all_final)
 		if (p->meta_next[mp] >= 0)
 			persist_put_offset(p->batch, p->topic_meta, mp,
 			    p->meta_next[mp]);
-	for (i = 0; i < p->nfresh; i++)
-		persist_put_outrec(p->batch, p->fresh[i]);
+	for (i = 0; i < p->nfresh; i += OUTPAGE_MAX) {
+		size_t n = p->nfresh - i < OUTPAGE_MAX ? p->nfresh - i :
+		    OUTPAGE_MAX, j;
+		uint64_t page = p->next_seq++;
+
+		for (j = 0; j < n; j++)
+			p->fresh[i + j]->page = page;
+		u64map_put(p->pages, page, (void *)(uintptr_t)n);
+		persist_put_outpage(p->batch, page, p->fresh + i, n);
+	}
+	t1 = mono_ms();
 	if (store_write(p->store, p->batch, &cause) != 0) {
 		log_error("state commit failed; stopping without advancing "
 		    "offsets", "error=\"%s\"", cause);
@@ -520,6 +553,9 @@ commit(struct pipeline *p, bool metrics, bool all_final)
 			event_base_loopbreak(p->base);
 		return -1;
 	}
+	t2 = mono_ms();
+	nops = store_batch_count(p->batch);
+	nbytes = store_batch_bytes(p->batch);
 	store_batch_clear(p->batch);
 	pos = 0;
 	while (u64map_next(p->parts, &pos, &key, &val))
@@ -539,7 +575,8 @@ commit(struct pipeline *p, bool metrics, bool all_final)
 		free(r);
 	}
 	rd_kafka_poll(p->producer, 0);
-	log_debug("committed", "ms=%" PRId64, mono_ms() - t0);
+	log_debug("committed", "ms=%" PRId64 " write_ms=%" PRId64 " ops=%zu "
+	    "bytes=%zu", mono_ms() - t0, t2 - t1, nops, nbytes);
 	return 0;
 }
 
@@ -1058,6 +1095,7 @@ pipeline_new(const struct config *cfg, bool once, char **cause)
 	p->commit_ms = config_int(cfg, "state", "commit_interval");
 	p->parts = u64map_new();
 	p->final_done = u64map_new();
+	p->pages = u64map_new();
 	p->meta = meta_new();
 	p->batch = store_batch_new();
 	enc_init(&p->scratch);
@@ -1124,8 +1162,10 @@ pipeline_new(const struct config *cfg, bool once, char **cause)
 		goto fail;
 	if (persist_load_meta(p->store, p->meta, &n, cause) != 0)
 		goto fail;
-	if (persist_load_outbox(p->store, load_outrec_cb, p, cause) != 0)
+	if (persist_load_outbox(p->store, load_page_cb, p, cause) != 0)
 		goto fail;
+	persist_put_settings(p->batch, p->zones, p->nzones,
+	    p->econf.act.hll_precision);
 	if (kafka_setup(p, cause) != 0)
 		goto fail;
 	return p;
@@ -1275,6 +1315,7 @@ pipeline_free(struct pipeline *p)
 	}
 	u64map_free(p->parts);
 	u64map_free(p->final_done);
+	u64map_free(p->pages);
 	for (i = 0; i < p->nfresh; i++)
 		outrec_free(p->fresh[i]);
 	for (i = 0; i < p->nretry; i++)
