@@ -741,6 +741,30 @@ kafka_kv(const char *key, const char *value, const char *where, void *arg)
 		c->err = xasprintf("%s: [kafka] %s: %s", where, key, errstr);
 }
 
+/*
+ * librdkafka's log lines, through our logger. They are at most warnings:
+ * librdkafka retries what it reports (a refused connection while a broker
+ * is down) and the daemon logs errors it acts on itself. [kafka] is given
+ * to the consumers and the producer alike, so the warning that a property
+ * is for the other kind of client is expected and dropped.
+ */
+static void
+kafka_log_cb(const rd_kafka_t *rk, int level, const char *fac,
+    const char *buf)
+{
+	enum log_level l = level <= 4 ? LOG_WARNING : level <= 6 ? LOG_INFO :
+	    LOG_DEBUG;
+
+	if (strcmp(fac, "CONFWARN") == 0 &&
+	    (strstr(buf, "is a consumer property") != NULL ||
+	    strstr(buf, "is a producer property") != NULL))
+		return;
+	if (l < log_get_level())
+		return;
+	log_msg(l, "kafka", "client=%s facility=%s detail=\"%s\"",
+	    rd_kafka_name(rk), fac, buf);
+}
+
 static rd_kafka_conf_t *
 kafka_conf(struct pipeline *p, const char *const *defaults, char **cause)
 {
@@ -763,6 +787,7 @@ kafka_conf(struct pipeline *p, const char *const *defaults, char **cause)
 		return NULL;
 	}
 	rd_kafka_conf_set_opaque(c.conf, p);
+	rd_kafka_conf_set_log_cb(c.conf, kafka_log_cb);
 	return c.conf;
 }
 
