@@ -51,6 +51,7 @@ enum out_topic {
 };
 
 #define BATCH_MSGS	2048
+#define CLOSE_SLICE	65536	/* sessions closed per commit at the end */
 
 struct part {
 	int32_t        id;
@@ -1285,8 +1286,21 @@ pipeline_run(struct pipeline *p)
 	if (p->exit_code != 0)
 		return p->exit_code;
 	if (p->once && !p->stopping) {
-		while (u64map_next(p->parts, &pos, &key, &val))
-			engine_close_all(((struct part *)val)->eng);
+		/*
+		 * End of input. Sessions are closed in slices, each committed
+		 * (state and outputs) and handed to the producer, so that the
+		 * outputs of a million sessions are never all in memory. A
+		 * crash between slices is safe: the offsets are at the end, so
+		 * a rerun closes the sessions still open.
+		 */
+		while (u64map_next(p->parts, &pos, &key, &val)) {
+			struct engine *g = ((struct part *)val)->eng;
+
+			while (engine_close_some(g, CLOSE_SLICE) > 0)
+				if (p->nfresh >= CLOSE_SLICE &&
+				    commit(p, false, false) != 0)
+					return 1;
+		}
 		if (commit(p, true, true) != 0)
 			return 1;
 	} else if (commit(p, !p->once, false) != 0)

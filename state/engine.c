@@ -205,6 +205,12 @@ engine_close_all(struct engine *g)
 	return sessionizer_close_all(g->sz);
 }
 
+size_t
+engine_close_some(struct engine *g, size_t max)
+{
+	return sessionizer_close_some(g->sz, max);
+}
+
 struct active *
 engine_active(const struct engine *g)
 {

@@ -66,6 +66,8 @@ enum engine_result engine_add(struct engine *, const struct event *,
 size_t engine_advance(struct engine *, int64_t now_ms);
 /* End of input: close every session. */
 size_t engine_close_all(struct engine *);
+/* The same in slices of at most max sessions; 0 when none is left. */
+size_t engine_close_some(struct engine *, size_t max);
 
 struct active *engine_active(const struct engine *);
 const struct sessionizer *engine_sessionizer(const struct engine *);

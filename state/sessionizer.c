@@ -339,13 +339,15 @@ close_one(struct sessionizer *z, uint32_t uid, struct ulist *ul, uint32_t i)
 	sess_release(&s);
 }
 
-/* Pops heap entries whose session is due at watermark `wm`. */
+/* Pops heap entries whose session is due at watermark `wm` (or every one
+ * with `all`), closing at most max sessions. */
 static size_t
-close_due(struct sessionizer *z, int64_t wm, bool all)
+close_due(struct sessionizer *z, int64_t wm, bool all, size_t max)
 {
 	size_t closed = 0;
 
-	while (z->nheap > 0 && (all || z->heap[0].deadline < wm)) {
+	while (z->nheap > 0 && closed < max &&
+	    (all || z->heap[0].deadline < wm)) {
 		struct hent h = z->heap[0];
 		struct ulist *ul = &z->users[h.uid];
 		uint32_t i;
@@ -383,13 +385,19 @@ sessionizer_advance(struct sessionizer *z, int64_t now_ms)
 	}
 	if (z->conf.hold_open)
 		return 0;
-	return close_due(z, z->wm, false);
+	return close_due(z, z->wm, false, SIZE_MAX);
 }
 
 size_t
 sessionizer_close_all(struct sessionizer *z)
 {
-	return close_due(z, 0, true);
+	return close_due(z, 0, true, SIZE_MAX);
+}
+
+size_t
+sessionizer_close_some(struct sessionizer *z, size_t max)
+{
+	return close_due(z, 0, true, max);
 }
 
 int64_t

@@ -73,6 +73,9 @@ void sessionizer_add(struct sessionizer *, uint32_t uid, int64_t ts_ms,
 size_t sessionizer_advance(struct sessionizer *, int64_t now_ms);
 /* Closes every open session (end of input). */
 size_t sessionizer_close_all(struct sessionizer *);
+/* Closes at most max open sessions, earliest deadline first; returns how
+ * many (0 once none is open). Lets a caller commit between slices. */
+size_t sessionizer_close_some(struct sessionizer *, size_t max);
 
 int64_t sessionizer_watermark(const struct sessionizer *);
 /* INT64_MIN before the first event. */
