@@ -58,7 +58,7 @@ int persist_load_meta(struct store *, struct meta *, size_t *count,
  * closing a million sessions writes and deletes a few hundred keys rather
  * than a million. A page is deleted once all of its outputs are delivered.
  */
-#define OUTREC_MAX_HEADERS	4
+#define OUTREC_MAX_HEADERS	6
 #define OUTPAGE_MAX		4096
 struct outrec {
 	uint64_t    page;		/* outbox key it is stored under */

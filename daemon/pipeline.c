@@ -51,7 +51,8 @@ enum out_topic {
 };
 
 #define BATCH_MSGS	2048
-#define CLOSE_SLICE	65536	/* sessions closed per commit at the end */
+#define CLOSE_SLICE	65536
+#define DLQ_VALUE_MAX	(256 * 1024)	/* under the producer's 1 MB limit */	/* sessions closed per commit at the end */
 
 struct part {
 	int32_t        id;
@@ -158,7 +159,12 @@ outrec_header(struct outrec *r, const char *name, const void *v, size_t len)
 	r->nheaders++;
 }
 
-/* A dead letter: the original bytes and where they came from. */
+/*
+ * A dead letter: the original bytes and where they came from. A value too
+ * big to be produced again (the input accepts larger records than a
+ * producer may send by default) keeps its first DLQ_VALUE_MAX bytes, with
+ * headers saying so and giving the original size.
+ */
 static void
 dead_letter(struct pipeline *p, const rd_kafka_message_t *m,
     const char *reason)
@@ -166,9 +172,11 @@ dead_letter(struct pipeline *p, const rd_kafka_message_t *m,
 	struct outrec *r;
 	char num[32];
 	const char *topic = rd_kafka_topic_name(m->rkt);
+	size_t len = m->payload ? m->len : 0;
 
 	outbox_add(p, OUT_DLQ, m->key ? m->key : "", m->key ? m->key_len : 0,
-	    m->payload ? m->payload : "", m->payload ? m->len : 0);
+	    m->payload ? m->payload : "", len > DLQ_VALUE_MAX ? DLQ_VALUE_MAX :
+	    len);
 	r = p->fresh[p->nfresh - 1];
 	r->null_value = m->payload == NULL;
 	outrec_header(r, "reason", reason, strlen(reason));
@@ -177,6 +185,11 @@ dead_letter(struct pipeline *p, const rd_kafka_message_t *m,
 	outrec_header(r, "source.partition", num, strlen(num));
 	snprintf(num, sizeof num, "%" PRId64, m->offset);
 	outrec_header(r, "source.offset", num, strlen(num));
+	if (len > DLQ_VALUE_MAX) {
+		outrec_header(r, "truncated", "true", 4);
+		snprintf(num, sizeof num, "%zu", len);
+		outrec_header(r, "original.size", num, strlen(num));
+	}
 	if (strncmp(reason, "late", 4) == 0)
 		p->n_late++;
 	else
