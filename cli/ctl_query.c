@@ -20,7 +20,7 @@
 #include "hll.h"
 #include "meta.h"
 #include "persist.h"
-#include "rollup.h"
+#include "report.h"
 #include "store.h"
 #include "tzcal.h"
 #include "xmalloc.h"
@@ -128,22 +128,15 @@ fmt_u64(char *buf, size_t cap, uint64_t v)
 	snprintf(buf, cap, "%" PRIu64, v);
 }
 
-static void
-fmt_approx(char *buf, size_t cap, const struct hll *h)
-{
-	snprintf(buf, cap, "%.0f", h != NULL ? round(hll_estimate(h)) : 0.0);
-}
-
 static int
 query_active(struct view *v, enum period_kind kind, int zone,
     const char *from, const char *to, int dim, enum table_format fmt)
 {
-	const char *hdr_plain[] = { kind == PERIOD_DAY ? "day" : "month",
-		"count_active_users", "approx_active_users" };
-	const char *hdr_dim[] = { hdr_plain[0], dim >= 0 ?
-		dim_name((enum dim)dim) : "", hdr_plain[1], hdr_plain[2] };
-	int32_t lo = INT32_MIN, hi = INT32_MAX, *periods;
-	size_t np, i;
+	const char *hdr[4] = { kind == PERIOD_DAY ? "day" : "month",
+		"count_active_users", "approx_active_users", NULL };
+	int32_t lo = INT32_MIN, hi = INT32_MAX;
+	struct active_row *rows;
+	size_t n, i, nc = 3;
 	struct table *t;
 
 	if (from != NULL && (kind == PERIOD_DAY ? tzcal_parse_day(from, &lo) :
@@ -152,93 +145,32 @@ query_active(struct view *v, enum period_kind kind, int zone,
 	if (to != NULL && (kind == PERIOD_DAY ? tzcal_parse_day(to, &hi) :
 	    tzcal_parse_month(to, &hi)) != 0)
 		return ctl_usage_error(CMD, "bad --to %s", to);
-	t = dim < 0 ? table_new(fmt, 3, hdr_plain) : table_new(fmt, 4, hdr_dim);
-	table_set_numeric(t, dim < 0 ? 1 : 2);
-	table_set_numeric(t, dim < 0 ? 2 : 3);
-	np = rollup_periods(v->eng, v->neng, zone, kind, &periods);
-	for (i = 0; i < np; i++) {
-		struct rollup *r;
-		char label[16], cnt[32], approx[32];
-		uint16_t c;
-
-		if (periods[i] < lo || periods[i] > hi)
-			continue;
-		r = rollup_period(v->eng, v->neng, zone, kind, periods[i]);
-		if (r == NULL)
-			continue;
-		if (kind == PERIOD_DAY)
-			tzcal_format_day(periods[i], label);
-		else
-			tzcal_format_month(periods[i], label);
-		if (dim < 0) {
-			const char *row[3] = { label, cnt, approx };
-
-			fmt_u64(cnt, sizeof cnt, r->total);
-			fmt_approx(approx, sizeof approx, r->hll);
-			table_row(t, row);
-		} else {
-			/* Values in name order, for stable output. */
-			uint16_t nc = r->ncodes[dim], *order = xcalloc(
-			    nc ? nc : 1, sizeof *order), a, b;
-
-			for (c = 0; c < nc; c++)
-				order[c] = c;
-			for (a = 1; a < nc; a++)
-				for (b = a; b > 0 && strv_cmp(meta_value(v->meta,
-				    (enum dim)dim, order[b - 1]), meta_value(
-				    v->meta, (enum dim)dim, order[b])) > 0; b--) {
-					uint16_t tmp = order[b];
-
-					order[b] = order[b - 1];
-					order[b - 1] = tmp;
-				}
-			for (a = 0; a < nc; a++) {
-				struct strv val;
-				char vbuf[1100];
-				const char *row[4] = { label, vbuf, cnt, approx };
-
-				c = order[a];
-				if (r->dcount[dim][c] == 0)
-					continue;
-				val = meta_value(v->meta, (enum dim)dim, c);
-				snprintf(vbuf, sizeof vbuf, "%.*s",
-				    (int)val.len, val.p);
-				fmt_u64(cnt, sizeof cnt, r->dcount[dim][c]);
-				fmt_approx(approx, sizeof approx,
-				    r->dhll[dim][c]);
-				table_row(t, row);
-			}
-			free(order);
-		}
-		rollup_free(r);
+	if (dim >= 0) {	/* period, value, exact, approx */
+		hdr[3] = hdr[2];
+		hdr[2] = hdr[1];
+		hdr[1] = dim_name((enum dim)dim);
+		nc = 4;
 	}
-	free(periods);
+	t = table_new(fmt, nc, hdr);
+	table_set_numeric(t, nc - 2);
+	table_set_numeric(t, nc - 1);
+	n = report_active(v->eng, v->neng, v->meta, zone, kind, lo, hi, dim,
+	    &rows);
+	for (i = 0; i < n; i++) {
+		char val[EVENT_STRING_MAX + 1], cnt[32], approx[32];
+		const char *plain[3] = { rows[i].label, cnt, approx };
+		const char *bydim[4] = { rows[i].label, val, cnt, approx };
+
+		snprintf(val, sizeof val, "%.*s", (int)rows[i].value.len,
+		    rows[i].value.p);
+		fmt_u64(cnt, sizeof cnt, rows[i].exact);
+		snprintf(approx, sizeof approx, "%.0f", round(rows[i].approx));
+		table_row(t, dim >= 0 ? bydim : plain);
+	}
+	free(rows);
 	table_print(t, stdout);
 	table_free(t);
 	return CTL_EXIT_OK;
-}
-
-struct urow {
-	struct strv user;
-	uint64_t    sessions;
-	uint64_t    duration_ms;
-};
-
-static int
-urow_by_user(const void *a, const void *b)
-{
-	return strv_cmp(((const struct urow *)a)->user,
-	    ((const struct urow *)b)->user);
-}
-
-static int
-urow_by_sessions(const void *a, const void *b)
-{
-	const struct urow *x = a, *y = b;
-
-	if (x->sessions != y->sessions)
-		return x->sessions < y->sessions ? 1 : -1;
-	return strv_cmp(x->user, y->user);
 }
 
 static int
@@ -246,42 +178,12 @@ query_sessions(struct view *v, uint64_t top, enum table_format fmt)
 {
 	const char *hdr[] = { "user_id", "total_sessions",
 		"avg_session_duration" };
-	struct urow *rows = NULL;
-	size_t n = 0, cap = 0, e, u, out = 0, i;
+	struct user_row *rows;
+	size_t n = report_users(v->eng, v->neng, top, &rows), i;
 	struct table *t = table_new(fmt, 3, hdr);
 
 	table_set_numeric(t, 1);
 	table_set_numeric(t, 2);
-	for (e = 0; e < v->neng; e++) {
-		for (u = 0; u < engine_user_count(v->eng[e]); u++) {
-			const struct user_stats *st = engine_user_stats(
-			    v->eng[e], (uint32_t)u);
-
-			if (st == NULL || st->sessions == 0)
-				continue;
-			rows = xgrow(rows, &cap, n + 1, sizeof *rows);
-			rows[n].user = engine_user_name(v->eng[e], (uint32_t)u);
-			rows[n].sessions = st->sessions;
-			rows[n].duration_ms = st->duration_ms;
-			n++;
-		}
-	}
-	/* A user seen in two partitions is one row. */
-	if (n > 0)
-		qsort(rows, n, sizeof *rows, urow_by_user);
-	for (i = 0; i < n; i++) {
-		if (out > 0 && strv_eq(rows[out - 1].user, rows[i].user)) {
-			rows[out - 1].sessions += rows[i].sessions;
-			rows[out - 1].duration_ms += rows[i].duration_ms;
-		} else
-			rows[out++] = rows[i];
-	}
-	n = out;
-	if (top > 0) {
-		qsort(rows, n, sizeof *rows, urow_by_sessions);
-		if (n > top)
-			n = (size_t)top;
-	}
 	for (i = 0; i < n; i++) {
 		char user[EVENT_USER_ID_MAX + 1], cnt[32], avg[64];
 		const char *row[3] = { user, cnt, avg };
@@ -289,8 +191,7 @@ query_sessions(struct view *v, uint64_t top, enum table_format fmt)
 		snprintf(user, sizeof user, "%.*s", (int)rows[i].user.len,
 		    rows[i].user.p);
 		fmt_u64(cnt, sizeof cnt, rows[i].sessions);
-		format_double((double)rows[i].duration_ms /
-		    (double)rows[i].sessions / 1000.0, avg, sizeof avg);
+		format_double(user_row_avg_seconds(&rows[i]), avg, sizeof avg);
 		table_row(t, row);
 	}
 	table_print(t, stdout);
