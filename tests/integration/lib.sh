@@ -1,0 +1,182 @@
+# Shared helpers of the integration tests; sourced, not run (the ctest glob
+# takes only NNNN-*.sh). The sourcing script sets `set -euo pipefail`.
+#
+#   stop_pid PID             SIGTERM, then SIGKILL after 10 s
+#   it_init                  temp dir $T, cleanup trap, $CTL $DAEMON $NAIVE;
+#                            at exit, the pids in IT_PIDS and the broker are
+#                            stopped and $T removed (kept if IT_KEEP is set)
+#   broker_start [ARGS...]   activityctl broker ARGS; sets $BOOTSTRAP, $BPID
+#   write_config FILE STATE [INI...]   minimal daemon config plus lines
+#   run_once CONF NAME       activityd -c CONF --once, must exit 0
+#   gen_sample EVENTS METADATA USERS SEED   sample CSVs, $GEN_EVENTS $GEN_META
+#   load_csv KIND CSV TOPIC FORMAT LOADED REJECTED   activityctl load
+#   log_field NAME FIELD     a number of the daemon's "backfill done" line
+#   count_records TOPIC      records in a topic (any bytes in them)
+#   compare_active WHAT QUERY_CSV NAIVE_CSV   exact columns, HLL within 3 SE
+
+CTL=${BUILD_DIR:?}/activityctl
+DAEMON=${BUILD_DIR:?}/activityd
+NAIVE="python3 ${SRC_DIR:?}/tests/reference/naive.py"
+T=
+BPID=
+IT_PIDS=()	# more background processes to stop at exit
+
+# The daemon must finish its backfill within this (ASan makes it ~3x slower).
+IT_ONCE_TIMEOUT=${IT_ONCE_TIMEOUT:-120}
+
+# stop_pid PID: SIGTERM, and SIGKILL if it is still there after 10 s.
+stop_pid() {
+	local i
+	kill "$1" 2>/dev/null || return 0
+	for i in $(seq 100); do
+		kill -0 "$1" 2>/dev/null || break
+		sleep 0.1
+	done
+	kill -KILL "$1" 2>/dev/null || true
+	wait "$1" 2>/dev/null || true
+}
+
+it_cleanup() {
+	local pid
+	for pid in "${IT_PIDS[@]}" $BPID; do
+		stop_pid "$pid"
+	done
+	if [ -n "$T" ]; then
+		if [ -n "${IT_KEEP:-}" ]; then
+			echo "kept $T" >&2
+		else
+			rm -rf "$T"
+		fi
+	fi
+}
+
+it_init() {
+	T=$(mktemp -d)
+	trap it_cleanup EXIT
+}
+
+fail() {
+	echo "FAIL: $*" >&2
+	exit 1
+}
+
+# expect_eq WHAT GOT WANT
+expect_eq() {
+	[ "$2" == "$3" ] || fail "$1: got '$2', want '$3'"
+}
+
+# expect_rc WANT CMD...: output to $T/out and $T/err.
+expect_rc() {
+	local want=$1 rc=0
+	shift
+	"$@" >"$T/out" 2>"$T/err" || rc=$?
+	[ "$rc" -eq "$want" ] ||
+		fail "exit $rc, want $want: $* ($(head -c 2000 "$T/err"))"
+}
+
+# Starts a broker and reads its bootstrap line (through a FIFO, so that
+# nothing waits on a buffered file).
+broker_start() {
+	local line
+	mkfifo "$T/broker.fifo"
+	"$CTL" broker "$@" >"$T/broker.fifo" 2>"$T/broker.err" &
+	BPID=$!
+	exec 3<"$T/broker.fifo"
+	read -r -t 30 line <&3 ||
+		fail "no bootstrap line from the broker: $(cat "$T/broker.err")"
+	[[ "$line" =~ ^bootstrap=127\.0\.0\.1:[0-9]+$ ]] ||
+		fail "first broker line: '$line'"
+	BOOTSTRAP=${line#bootstrap=}
+}
+
+# write_config FILE STATE_DIR [LINE...]: brokers and state, then the lines.
+write_config() {
+	local file=$1 state=$2
+	shift 2
+	{
+		printf '[kafka]\nbootstrap.servers = %s\n' "$BOOTSTRAP"
+		printf '[state]\ndir = %s\n' "$state"
+		printf '%s\n' "$@"
+	} >"$file"
+}
+
+# run_once CONF NAME: the daemon's stderr is kept in $T/NAME.err.
+run_once() {
+	local rc=0
+	timeout -k 10 "$IT_ONCE_TIMEOUT" "$DAEMON" -c "$1" --once \
+	    >"$T/$2.out" 2>"$T/$2.err" || rc=$?
+	[ "$rc" -eq 0 ] ||
+		fail "activityd --once ($2) exited $rc: $(tail -20 "$T/$2.err")"
+}
+
+# gen_sample EVENTS METADATA USERS SEED: activityctl generate into $T/gen;
+# the files are $GEN_EVENTS and $GEN_META.
+gen_sample() {
+	"$CTL" generate --events "$1" --metadata "$2" --users "$3" --seed "$4" \
+	    --out "$T/gen"
+	GEN_EVENTS=$T/gen/user_interactions_sample.csv
+	GEN_META=$T/gen/user_metadata_sample.csv
+}
+
+# load_csv KIND CSV TOPIC FORMAT LOADED REJECTED: activityctl load, with
+# its report in $T/out and $T/err.
+load_csv() {
+	expect_rc 0 "$CTL" load --kind "$1" --csv "$2" --bootstrap "$BOOTSTRAP" \
+	    --topic "$3" --format "$4"
+	expect_eq "load $2 as $4 to $3" "$(tail -1 "$T/out")" \
+	    "loaded $5 records, rejected $6 rows"
+}
+
+# log_field NAME FIELD: a field of the daemon's "backfill done" line in
+# $T/NAME.err (from run_once).
+log_field() {
+	sed -n "s/.*msg=\"backfill done\".* $2=\([0-9]*\).*/\1/p" "$T/$1.err"
+}
+
+# Records in a topic, counted by a fixed line per record: keys and values
+# may hold newlines or raw Avro bytes.
+count_records() {
+	kcat -C -b "$BOOTSTRAP" -t "$1" -e -o beginning -q -f 'r\n' | wc -l
+}
+
+# compare_active WHAT QUERY_CSV NAIVE_CSV
+#
+# A DAU/MAU CSV of `activityctl query` against the reference: every column
+# but the last (periods, dimension values, exact counts) must be equal;
+# approx_active_users must be a count within 3 standard errors of
+# HyperLogLog with 2^14 registers (1.04 / 128) of the exact count where that
+# is at least 1000 (smaller counts are only checked for their form).
+# Prints how many rows were compared, and the difference on failure.
+compare_active() {
+	local what=$1 q=$2 n=$3 rows checked
+	if ! diff -u <(sed 's/,[^,]*$//' "$n") <(sed 's/,[^,]*$//' "$q") \
+	    >"$T/diff"; then
+		head -40 "$T/diff" >&2
+		fail "$what: query (+) differs from the reference (-)" \
+		    "in the exact columns ($(grep -c '^[-+][^-+]' "$T/diff")" \
+		    "lines)"
+	fi
+	rows=$(($(wc -l <"$q") - 1))
+	[ "$rows" -gt 0 ] || fail "$what: no rows"
+	checked=$(tail -n +2 "$q" | sed -E 's/.*,([^,]*),([^,]*)$/\1 \2/' |
+	    awk -v what="$what" '
+		$2 !~ /^[0-9]+$/ {
+			printf "%s: approx \"%s\" is not a count\n", what, $2 \
+			    > "/dev/stderr"
+			bad++
+			next
+		}
+		$1 >= 1000 {
+			n++
+			tol = 3 * 1.04 / 128 * $1
+			if ($2 - $1 > tol || $1 - $2 > tol) {
+				printf "%s: approx %d, exact %d: off by more " \
+				    "than %.1f\n", what, $2, $1, tol \
+				    > "/dev/stderr"
+				bad++
+			}
+		}
+		END { print n + 0; exit (bad > 0) }') ||
+		fail "$what: approx_active_users out of bounds"
+	echo "$what: $rows rows equal, $checked approximations within 3 SE"
+}
