@@ -15,7 +15,8 @@
 #    estimates are within 3 standard errors; query without --tz uses the
 #    first configured zone;
 #  - the sessions topic holds exactly the reference's sessions (run 2
-#    compares every record's id, bounds, actions and country);
+#    compares every record's id, bounds, actions and country), and the
+#    last metric record of each key holds the reference's counts (run 2);
 #  - a second --once on the same state reads nothing, emits nothing and
 #    changes no answer.
 set -euo pipefail
@@ -359,4 +360,40 @@ diff -u "$T/ref.session-list" "$T/run2.session-list" >"$T/diff" || {
 	    "($(grep -c '^[-+][^-+]' "$T/diff") lines)"
 }
 echo "run 2: $NSESSIONS session records equal"
+
+# The metrics topic, as JSON: the last record of each key (upserts) holds
+# the same counts as the reference.
+kcat -C -b "$BOOTSTRAP" -t j.metrics -e -o beginning -q -f '%k\t%s\n' \
+    >"$T/run2.metrics"
+for tz in UTC America/New_York; do
+	for what in dau mau dau-country mau-country; do
+		python3 -c '
+import json, sys
+metric, zone, dim, path = sys.argv[1:]
+last = {}
+for line in open(path, encoding="utf-8"):
+    key, value = line.rstrip("\n").split("\t", 1)
+    r = json.loads(value)
+    if key != "|".join([r["metric"], r["period"], r["time_zone"],
+                        r["dimension"], r["value"]]):
+        sys.exit("key %r does not match its record %r" % (key, value))
+    if (r["metric"], r["time_zone"], r["dimension"]) == (metric, zone, dim):
+        last[(r["period"], r["value"])] = r
+q = lambda s: "\"" + s.replace("\"", "\"\"") + "\"" if any(
+    c in s for c in ",\"\r\n") else s
+print(("day" if metric == "DAU" else "month") +
+      ("" if dim == "total" else "," + dim) +
+      ",count_active_users,approx_active_users")
+for (period, value) in sorted(last, key=lambda k: (k[0], k[1].encode())):
+    r = last[(period, value)]
+    print(",".join([period] + ([q(value)] if dim != "total" else []) +
+                   [str(r["count_exact"]), "%.0f" % r["count_approx"]]))
+' "$(echo "${what%-*}" | tr a-z A-Z)" "$tz" \
+		    "$([[ $what == *-country ]] && echo country || echo total)" \
+		    "$T/run2.metrics" >"$T/run2.metrics.csv" ||
+			fail "metric records of $what $tz"
+		compare_active "run2 metrics $what $tz" "$T/run2.metrics.csv" \
+		    "$T/ref/span.${tz//\//_}/$what"
+	done
+done
 echo "ok"
