@@ -164,6 +164,8 @@ shuffle() {
 } >"$T/meta.csv"
 EV=$T/events.csv
 ME=$T/meta.csv
+# Records that load: 3 hand-made event rows and 1 metadata row are bad; the
+# multi-line files hold 2 and 1 rows.
 NEVENTS=$((60000 + $(wc -l <"$T/nasty-events.csv") - 3 + 2))
 NMETA=$((3000 + $(wc -l <"$T/nasty-meta.csv") - 1 + 1))
 
@@ -181,11 +183,10 @@ d,2023-04-11 23:59:40,x,p,20000,1
 e,2023-11-05 05:30:00,x,p,14399999,1
 e,2023-11-05 06:30:00,x,p,14400000,1
 CSV
-# tiny WHAT ARGS... WANT-ROWS...: the reference on tiny.csv
+# tiny WHAT "ARGS" WANT-ROW...: the reference's output on tiny.csv
 tiny() {
 	local what=$1 args=$2
 	shift 2
-	# shellcheck disable=SC2086
 	expect_eq "reference $what $args" \
 	    "$($NAIVE $what --events "$T/tiny.csv" $args)" "$(printf '%s\n' "$@")"
 }
