@@ -123,7 +123,6 @@ admin_send(struct evhttp_request *req, int code, const char *type,
     const void *body, size_t len)
 {
 	struct evbuffer	*out = evhttp_request_get_output_buffer(req);
-
 	char		 clen[24];
 
 	if (!admin_header(req, "Content-Type", type) ||
@@ -148,9 +147,9 @@ admin_send(struct evhttp_request *req, int code, const char *type,
 static void
 admin_send_json(struct evhttp_request *req, int code, json_t *body)
 {
-	static const char	 failed[] = "{\"error\":\"cannot encode the answer\"}\n";
-	char			*text;
-	size_t			 len;
+	static const char	 failed[] =
+	    "{\"error\":\"cannot encode the answer\"}\n";
+	char			*text, *line;
 
 	text = json_dumps(body, JSON_COMPACT);
 	json_decref(body);
@@ -160,11 +159,10 @@ admin_send_json(struct evhttp_request *req, int code, json_t *body)
 		return;
 	}
 	/* A final newline, for humans with curl. */
-	len = strlen(text);
-	text = xrealloc(text, len + 2);
-	memcpy(text + len, "\n", 2);
-	admin_send(req, code, "application/json", text, len + 1);
+	line = xasprintf("%s\n", text);
 	free(text);
+	admin_send(req, code, "application/json", line, strlen(line));
+	free(line);
 }
 
 static void
@@ -205,7 +203,8 @@ admin_reply_op(struct evhttp_request *req, int ok, json_t *body, int status,
 	}
 	if (status < 400 || status > 599)
 		status = HTTP_INTERNAL;
-	admin_error(req, status, "%s", err != NULL ? err : admin_reason(status));
+	admin_error(req, status, "%s",
+	    err != NULL ? err : admin_reason(status));
 }
 
 /* ----------------------------------------------------------- parameters */
@@ -574,7 +573,8 @@ admin_request(struct evhttp_request *req, void *arg)
 
 	if (r == NULL || !r->open) {
 		if (!admin_take(a, &wait)) {
-			snprintf(secs, sizeof secs, "%.0f", fmax(1, ceil(wait)));
+			snprintf(secs, sizeof secs, "%.0f",
+			    fmax(1, ceil(wait)));
 			if (admin_header(req, "Retry-After", secs))
 				admin_error(req, 429, "more than %.0f requests "
 				    "per second", a->rate);

@@ -576,13 +576,12 @@ prom_all_digits(const char *s)
 static int
 prom_series_cmp(const void *a, const void *b)
 {
-	const struct prom_series	*x = *(const struct prom_series *const *)a;
-	const struct prom_series	*y = *(const struct prom_series *const *)b;
+	const struct prom_series *const	*pa = a, *const *pb = b;
 	char *const			*u, *const *v;
 	size_t				 lu, lv;
 	int				 c;
 
-	for (u = x->values, v = y->values; *u != NULL; u++, v++) {
+	for (u = (*pa)->values, v = (*pb)->values; *u != NULL; u++, v++) {
 		if (prom_all_digits(*u) && prom_all_digits(*v)) {
 			/* Leading zeros aside, the longer number is larger. */
 			lu = strlen(*u) - strspn(*u, "0");

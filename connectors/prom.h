@@ -51,8 +51,10 @@ void prom_setl(struct prom_metric *, double v, ...)
 void prom_observel(struct prom_metric *, double v, ...)
     __attribute__((sentinel));
 
-#define prom_add(m, v, ...)	prom_addl((m), (v), ##__VA_ARGS__, (char *)NULL)
-#define prom_set(m, v, ...)	prom_setl((m), (v), ##__VA_ARGS__, (char *)NULL)
+#define prom_add(m, v, ...)	\
+	prom_addl((m), (v), ##__VA_ARGS__, (char *)NULL)
+#define prom_set(m, v, ...)	\
+	prom_setl((m), (v), ##__VA_ARGS__, (char *)NULL)
 #define prom_observe(m, v, ...)	\
 	prom_observel((m), (v), ##__VA_ARGS__, (char *)NULL)
 
