@@ -130,6 +130,26 @@ mono_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+static void on_signal(evutil_socket_t, short, void *);
+
+/*
+ * Waits ms milliseconds during start-up (a broker retry) while serving
+ * SIGTERM and SIGINT; returns true when asked to stop.
+ */
+static bool
+pause_or_stop(struct pipeline *p, int64_t ms)
+{
+	int64_t until = mono_ms() + ms;
+
+	for (;;) {
+		if (p->base != NULL)
+			event_base_loop(p->base, EVLOOP_NONBLOCK);
+		if (p->stopping || mono_ms() >= until)
+			return p->stopping;
+		usleep(20000);
+	}
+}
+
 /* ---- outbox ---- */
 
 static void
@@ -603,10 +623,23 @@ handle_message(struct pipeline *p, rd_kafka_message_t *m)
 	struct event ev;
 	const char *reason;
 
+	if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+		/*
+		 * --once: the end of a partition whose last records are gone
+		 * (deleted by retention) is only seen as EOF; the stored
+		 * offset moves past the gap.
+		 */
+		pt = u64map_get(p->parts, (uint64_t)(uint32_t)m->partition);
+		if (pt != NULL && m->offset > pt->next)
+			pt->next = m->offset;
+		if (p->once && pt != NULL && pt->end >= 0 &&
+		    m->offset >= pt->end)
+			pt->done = true;
+		return;
+	}
 	if (m->err) {
-		if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF)
-			log_warn("consumer error", "error=\"%s\"",
-			    rd_kafka_message_errstr(m));
+		log_warn("consumer error", "error=\"%s\"",
+		    rd_kafka_message_errstr(m));
 		return;
 	}
 	pt = u64map_get(p->parts, (uint64_t)(uint32_t)m->partition);
@@ -717,6 +750,8 @@ poll_meta(struct pipeline *p, bool catch_up)
 		if (m == NULL) {
 			if (!catch_up)
 				return 0;
+			if (pause_or_stop(p, 0))
+				return -1;
 			continue;
 		}
 		if (m->err) {
@@ -833,7 +868,8 @@ topic_partitions(struct pipeline *p, rd_kafka_t *rk, const char *topic)
 		log_warn("cannot get topic metadata; retrying", "topic=%s "
 		    "error=\"%s\" attempt=%d", topic, rd_kafka_err2str(err),
 		    attempt + 1);
-		sleep(attempt < 5 ? 1 : 5);
+		if (pause_or_stop(p, attempt < 5 ? 1000 : 5000))
+			break;
 	}
 	return -1;
 }
@@ -854,7 +890,8 @@ high_watermark(struct pipeline *p, rd_kafka_t *rk, const char *topic,
 		log_warn("cannot get end offset; retrying", "topic=%s "
 		    "partition=%d error=\"%s\"", topic, part,
 		    rd_kafka_err2str(err));
-		sleep(1);
+		if (pause_or_stop(p, 1000))
+			break;
 	}
 	return -1;
 }
@@ -924,6 +961,7 @@ kafka_setup(struct pipeline *p, char **cause)
 		"auto.offset.reset", "earliest",
 		"partition.assignment.strategy", "cooperative-sticky",
 		"fetch.wait.max.ms", "50",
+		"enable.partition.eof", "true",
 		NULL
 	};
 	static const char *prod_defaults[] = {
@@ -1216,8 +1254,6 @@ fail:
 static int
 loop_setup(struct pipeline *p)
 {
-	struct timeval tv;
-
 	p->base = event_base_new();
 	if (p->base == NULL)
 		return -1;
@@ -1232,12 +1268,25 @@ loop_setup(struct pipeline *p)
 	if (p->ev_wake == NULL || p->ev_timer == NULL || p->ev_term == NULL ||
 	    p->ev_int == NULL)
 		return -1;
+	/* Signals are served from the start (see pause_or_stop); input
+	 * and commits only once the pipeline runs (loop_start). */
+	if (event_add(p->ev_term, NULL) != 0 || event_add(p->ev_int, NULL) != 0)
+		return -1;
+	return 0;
+}
+
+static int
+loop_start(struct pipeline *p)
+{
+	struct timeval tv;
+
 	tv.tv_sec = p->commit_ms / 1000;
 	tv.tv_usec = (p->commit_ms % 1000) * 1000;
 	if (event_add(p->ev_wake, NULL) != 0 ||
-	    event_add(p->ev_timer, &tv) != 0 ||
-	    event_add(p->ev_term, NULL) != 0 || event_add(p->ev_int, NULL) != 0)
+	    event_add(p->ev_timer, &tv) != 0) {
+		log_error("cannot start the event loop", NULL);
 		return -1;
+	}
 	return 0;
 }
 
@@ -1278,8 +1327,11 @@ pipeline_run(struct pipeline *p)
 		if (once_assign(p, &cause) != 0)
 			goto fail;
 		p->t_start = mono_ms();
-		if (!once_done(p))
+		if (!once_done(p)) {
+			if (loop_start(p) != 0)
+				return 1;
 			event_base_dispatch(p->base);
+		}
 	} else {
 		rd_kafka_topic_partition_list_t *l =
 		    rd_kafka_topic_partition_list_new(1);
@@ -1294,6 +1346,8 @@ pipeline_run(struct pipeline *p)
 			    rd_kafka_err2str(err));
 			goto fail;
 		}
+		if (loop_start(p) != 0)
+			return 1;
 		event_base_dispatch(p->base);
 	}
 	if (p->exit_code != 0)
@@ -1333,6 +1387,11 @@ pipeline_run(struct pipeline *p)
 	}
 	return 0;
 fail:
+	if (p->stopping) {	/* SIGTERM while waiting for a broker */
+		log_notice("stopped during start-up", NULL);
+		free(cause);
+		return 0;
+	}
 	log_error("cannot start", "error=\"%s\"", cause);
 	free(cause);
 	return 1;
