@@ -115,8 +115,8 @@ for u in activityd.service activityd@.service; do
 	    'PrivateTmp=yes'; do
 		grep -qxF "$line" "$SRC_DIR/systemd/$u" || fail "$u: no line '$line'"
 	done
-	grep -qE '^ExecStart=.* -o state\.dir=\$\{STATE_DIRECTORY\}$' \
-	    "$SRC_DIR/systemd/$u" || fail "$u: state.dir is not \${STATE_DIRECTORY}"
+	grep -qE '^ExecStart=.* -o state\.dir=\$\{STATE_DIRECTORY\}/db$' \
+	    "$SRC_DIR/systemd/$u" || fail "$u: state.dir is not \${STATE_DIRECTORY}/db"
 done
 grep -qxF 'StateDirectory=activityd' "$SRC_DIR/systemd/activityd.service" ||
 	fail "activityd.service: StateDirectory is not activityd"
