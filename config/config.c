@@ -118,6 +118,8 @@ static const struct config_option config_table[] = {
 	  "how often state and offsets are committed together" },
 	{ "state", "memory_limit", CONFIG_SIZE, "256M", 16 * MIB, TIB, NULL,
 	  "memory cap of hot state plus RocksDB caches" },
+	{ "state", "snapshot_dir", CONFIG_STRING, "", 0, 4095, NULL,
+	  "directory of snapshots; empty means <dir>.snapshots" },
 
 	{ "admin", "listen", CONFIG_ADDR, "127.0.0.1:8080", 0, 0, NULL,
 	  "address of the admin HTTP server" },
@@ -677,8 +679,9 @@ config_parse_addr(struct config_value *v, char **reason)
 		}
 	}
 	if (config_digits(colon + 1, strlen(colon + 1), &port) != 0 ||
-	    port < 1 || port > 65535) {
-		*reason = xasprintf("\"%s\": port must be 1..65535", s);
+	    port > 65535) {
+		/* 0 asks the system for a free port (logged at start). */
+		*reason = xasprintf("\"%s\": port must be 0..65535", s);
 		free(host);
 		return -1;
 	}

@@ -53,6 +53,33 @@ check_zones(const struct config *cfg, char **cause)
 	return 0;
 }
 
+/* The command line's configuration: read again on SIGHUP. */
+struct cfg_source {
+	const char *file;
+	char      **overrides;
+	size_t      nover;
+};
+
+static struct config *
+load_config(void *arg, char **cause)
+{
+	struct cfg_source *src = arg;
+	struct config *cfg = config_new();
+	size_t i;
+
+	if (config_load_file(cfg, src->file, cause) != 0)
+		goto bad;
+	for (i = 0; i < src->nover; i++)
+		if (config_set(cfg, src->overrides[i], cause) != 0)
+			goto bad;
+	if (config_validate(cfg, cause) != 0 || check_zones(cfg, cause) != 0)
+		goto bad;
+	return cfg;
+bad:
+	config_free(cfg);
+	return NULL;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -64,10 +91,8 @@ main(int argc, char **argv)
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 }
 	};
-	struct config *cfg = config_new();
-	const char *file = NULL;
-	char **overrides = xcalloc((size_t)argc + 1, sizeof *overrides);
-	size_t nover = 0, i;
+	struct config *cfg;
+	struct cfg_source src = { NULL, NULL, 0 };
 	bool once = false, check = false;
 	char *cause = NULL;
 	struct pipeline *p;
@@ -76,10 +101,13 @@ main(int argc, char **argv)
 	while ((ch = getopt_long(argc, argv, "c:o:hV", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'c':
-			file = optarg;
+			src.file = optarg;
 			break;
 		case 'o':
-			overrides[nover++] = optarg;
+			if (src.overrides == NULL)
+				src.overrides = xcalloc((size_t)argc,
+				    sizeof *src.overrides);
+			src.overrides[src.nover++] = optarg;
 			break;
 		case 'O':
 			once = true;
@@ -98,22 +126,22 @@ main(int argc, char **argv)
 			return 2;
 		}
 	}
-	if (file == NULL || optind != argc) {
+	if (src.file == NULL || optind != argc) {
 		usage(stderr);
 		return 2;
 	}
-	if (config_load_file(cfg, file, &cause) != 0)
-		goto bad;
-	for (i = 0; i < nover; i++)
-		if (config_set(cfg, overrides[i], &cause) != 0)
-			goto bad;
-	if (config_validate(cfg, &cause) != 0 || check_zones(cfg, &cause) != 0)
-		goto bad;
-	free(overrides);
+	cfg = load_config(&src, &cause);
+	if (cfg == NULL) {
+		fprintf(stderr, "activityd: %s\n", cause);
+		free(cause);
+		free(src.overrides);
+		return 2;
+	}
 	log_set_level((enum log_level)config_enum(cfg, "log", "level"));
 	if (check) {
 		config_dump(cfg, stdout);
 		config_free(cfg);
+		free(src.overrides);
 		return 0;
 	}
 	p = pipeline_new(cfg, once, &cause);
@@ -121,16 +149,13 @@ main(int argc, char **argv)
 		log_error("cannot start", "error=\"%s\"", cause);
 		free(cause);
 		config_free(cfg);
+		free(src.overrides);
 		return 1;
 	}
+	pipeline_set_reload(p, load_config, &src);
 	rc = pipeline_run(p);
 	pipeline_free(p);
 	config_free(cfg);
+	free(src.overrides);
 	return rc;
-bad:
-	fprintf(stderr, "activityd: %s\n", cause);
-	free(cause);
-	free(overrides);
-	config_free(cfg);
-	return 2;
 }

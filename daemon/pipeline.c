@@ -17,6 +17,7 @@
  * same key and session_id.
  */
 #include "pipeline.h"
+#include "pipeline_int.h"
 
 #include <errno.h>
 #include <event2/event.h>
@@ -35,6 +36,7 @@
 #include "engine.h"
 #include "hll.h"
 #include "log.h"
+#include "notify.h"
 #include "meta.h"
 #include "persist.h"
 #include "rollup.h"
@@ -42,75 +44,6 @@
 #include "tzcal.h"
 #include "u64map.h"
 #include "xmalloc.h"
-
-enum out_topic {
-	OUT_SESSIONS,
-	OUT_METRICS,
-	OUT_DLQ,
-	OUT_NTOPICS
-};
-
-#define BATCH_MSGS	2048
-#define CLOSE_SLICE	65536
-#define DLQ_VALUE_MAX	(256 * 1024)	/* under the producer's 1 MB limit */	/* sessions closed per commit at the end */
-
-struct part {
-	int32_t        id;
-	struct engine *eng;
-	int64_t        next;	/* next offset to consume */
-	int64_t        end;	/* --once: high watermark at start */
-	bool           done;
-};
-
-struct pipeline {
-	const struct config  *cfg;
-	bool                  once;
-	const char           *topic_in;
-	const char           *topic_meta;
-	const char           *topic_out[OUT_NTOPICS];
-	enum codec_format     fmt_in, fmt_meta, fmt_out;
-	bool                  emit_sketch;
-	int64_t               commit_ms;
-
-	struct tzcal         *zones[ACTIVE_MAX_ZONES];
-	size_t                nzones;
-	struct meta          *meta;
-	struct codec         *codec;
-	struct engine_conf    econf;
-	struct store         *store;
-	struct store_batch   *batch;
-
-	rd_kafka_t           *consumer;
-	rd_kafka_queue_t     *cq;
-	rd_kafka_t           *meta_consumer;
-	rd_kafka_t           *producer;
-	int                   wake[2];	/* consumer queue -> loop */
-
-	struct u64map        *parts;	/* partition -> struct part */
-	int64_t              *meta_next;	/* by metadata partition */
-	int64_t              *meta_end;
-	int32_t               meta_nparts;
-
-	struct outrec       **fresh;	/* in this batch, not yet produced */
-	size_t                nfresh, capfresh;
-	struct outrec       **retry;	/* failed deliveries */
-	size_t                nretry, capretry;
-	size_t                inflight;
-	uint64_t              next_seq;	/* next outbox page */
-	struct u64map        *pages;	/* page -> outputs not yet delivered */
-	struct u64map        *final_done;	/* period keys emitted final */
-
-	const rd_kafka_message_t *cur;	/* message being processed */
-	struct enc            scratch;
-
-	struct event_base    *base;
-	struct event         *ev_wake, *ev_timer, *ev_term, *ev_int;
-	bool                  stopping;
-	int                   exit_code;
-
-	uint64_t              n_in, n_dlq, n_late, n_sessions, n_metrics;
-	int64_t               t_start;
-};
 
 static int64_t
 now_ms(void)
@@ -121,8 +54,8 @@ now_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static int64_t
-mono_ms(void)
+int64_t
+pipeline_mono_ms(void)
 {
 	struct timespec ts;
 
@@ -132,6 +65,25 @@ mono_ms(void)
 
 static void on_signal(evutil_socket_t, short, void *);
 
+/* True when keys other than the live-safe ones differ. */
+static bool
+reload_other_changes(const struct config *old, struct config *c)
+{
+	const char *lvl = config_str(old, "log", "level");
+	bool sk = config_bool(old, "output", "emit_sketch"), same;
+	char *a1 = xasprintf("log.level=%s", lvl);
+	char *a2 = xasprintf("output.emit_sketch=%s", sk ? "true" : "false");
+	char *cause = NULL;
+
+	/* Compare with the live-safe keys set back to the old values. */
+	if (config_set(c, a1, &cause) != 0 || config_set(c, a2, &cause) != 0)
+		free(cause);
+	same = config_equal(old, c);
+	free(a1);
+	free(a2);
+	return !same;
+}
+
 /*
  * Waits ms milliseconds during start-up (a broker retry) while serving
  * SIGTERM and SIGINT; returns true when asked to stop.
@@ -139,12 +91,12 @@ static void on_signal(evutil_socket_t, short, void *);
 static bool
 pause_or_stop(struct pipeline *p, int64_t ms)
 {
-	int64_t until = mono_ms() + ms;
+	int64_t until = pipeline_mono_ms() + ms;
 
 	for (;;) {
 		if (p->base != NULL)
 			event_base_loop(p->base, EVLOOP_NONBLOCK);
-		if (p->stopping || mono_ms() >= until)
+		if (p->stopping || pipeline_mono_ms() >= until)
 			return p->stopping;
 		usleep(20000);
 	}
@@ -212,8 +164,10 @@ dead_letter(struct pipeline *p, const rd_kafka_message_t *m,
 	}
 	if (strncmp(reason, "late", 4) == 0)
 		p->n_late++;
-	else
+	else {
 		p->n_dlq++;
+		pipeline_count_dead_letter(p, reason);
+	}
 }
 
 /* Page bookkeeping: the count of undelivered outputs is the map value. */
@@ -246,6 +200,7 @@ dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
 		p->retry[p->nretry++] = r;
 		return;
 	}
+	p->n_out[r->topic]++;
 	page_delivered(p, r->page);
 	outrec_free(r);
 }
@@ -386,8 +341,8 @@ part_close(struct pipeline *p, int32_t id)
 }
 
 /* Engines of the assigned partitions, in partition order. */
-static size_t
-engines(struct pipeline *p, struct engine ***out)
+size_t
+pipeline_engines(struct pipeline *p, struct engine ***out)
 {
 	size_t n = u64map_count(p->parts), i = 0, pos = 0, a, b;
 	struct engine **e = xcalloc(n ? n : 1, sizeof *e);
@@ -496,7 +451,7 @@ static void
 emit_metrics(struct pipeline *p, bool all_final)
 {
 	struct engine **e;
-	size_t n = engines(p, &e), i, pos;
+	size_t n = pipeline_engines(p, &e), i, pos;
 	struct u64map *todo = u64map_new();
 	int64_t min_wm = INT64_MAX;
 	uint64_t key;
@@ -541,15 +496,15 @@ emit_metrics(struct pipeline *p, bool all_final)
 
 /* ---- commit ---- */
 
-static int
-commit(struct pipeline *p, bool metrics, bool all_final)
+int
+pipeline_commit(struct pipeline *p, bool metrics, bool all_final)
 {
 	size_t pos = 0, i;
 	uint64_t key;
 	void *val;
 	char *cause = NULL;
 	int32_t mp;
-	int64_t t0 = mono_ms(), t1, t2;
+	int64_t t0 = pipeline_mono_ms(), t1, t2;
 	size_t nops, nbytes;
 
 	if (metrics)
@@ -576,7 +531,7 @@ commit(struct pipeline *p, bool metrics, bool all_final)
 		u64map_put(p->pages, page, (void *)(uintptr_t)n);
 		persist_put_outpage(p->batch, page, p->fresh + i, n);
 	}
-	t1 = mono_ms();
+	t1 = pipeline_mono_ms();
 	if (store_write(p->store, p->batch, &cause) != 0) {
 		log_error("state commit failed; stopping without advancing "
 		    "offsets", "error=\"%s\"", cause);
@@ -587,7 +542,7 @@ commit(struct pipeline *p, bool metrics, bool all_final)
 			event_base_loopbreak(p->base);
 		return -1;
 	}
-	t2 = mono_ms();
+	t2 = pipeline_mono_ms();
 	nops = store_batch_count(p->batch);
 	nbytes = store_batch_bytes(p->batch);
 	store_batch_clear(p->batch);
@@ -609,8 +564,9 @@ commit(struct pipeline *p, bool metrics, bool all_final)
 		free(r);
 	}
 	rd_kafka_poll(p->producer, 0);
+	pipeline_observe_commit(p, (double)(pipeline_mono_ms() - t0) / 1000.0);
 	log_debug("committed", "ms=%" PRId64 " write_ms=%" PRId64 " ops=%zu "
-	    "bytes=%zu", mono_ms() - t0, t2 - t1, nops, nbytes);
+	    "bytes=%zu", pipeline_mono_ms() - t0, t2 - t1, nops, nbytes);
 	return 0;
 }
 
@@ -719,6 +675,7 @@ apply_meta(struct pipeline *p, rd_kafka_message_t *m)
 		meta_apply(p->meta, &r);
 		persist_put_meta(p->batch, &r);
 	}
+	p->n_meta_in++;
 	if (m->partition >= 0 && m->partition < p->meta_nparts)
 		p->meta_next[m->partition] = m->offset + 1;
 }
@@ -764,7 +721,7 @@ poll_meta(struct pipeline *p, bool catch_up)
 		/* Keep the batch bounded while catching up. */
 		if (++since >= 50000) {
 			since = 0;
-			if (commit(p, false, false) != 0)
+			if (pipeline_commit(p, false, false) != 0)
 				return -1;
 		}
 	}
@@ -933,7 +890,7 @@ rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
 			log_error("assign failed", NULL);
 	} else {
 		if (!rd_kafka_assignment_lost(rk))
-			commit(p, true, false);
+			pipeline_commit(p, true, false);
 		for (i = 0; i < parts->cnt; i++) {
 			part_close(p, parts->elems[i].partition);
 			log_info("partition revoked", "topic=%s partition=%d",
@@ -1056,7 +1013,8 @@ meta_start(struct pipeline *p, char **cause)
 	if (poll_meta(p, true) != 0)
 		return -1;
 	log_info("metadata caught up", "users=%zu", meta_count(p->meta));
-	return commit(p, false, false);
+	p->meta_ready = true;
+	return pipeline_commit(p, false, false);
 }
 
 /* --once: every partition, from the stored offsets to the end at start. */
@@ -1113,9 +1071,10 @@ on_timer(evutil_socket_t fd, short what, void *arg)
 		while (u64map_next(p->parts, &pos, &key, &val))
 			engine_advance(((struct part *)val)->eng, now);
 	}
-	commit(p, !p->once, false);
+	pipeline_commit(p, !p->once, false);
+	pipeline_admin_tick(p);
 	if (p->once) {
-		int64_t el = mono_ms() - p->t_start;
+		int64_t el = pipeline_mono_ms() - p->t_start;
 
 		fprintf(stderr, "processing: %" PRIu64 " records, %.0f/s\n",
 		    p->n_in, el > 0 ? (double)p->n_in * 1000.0 / (double)el :
@@ -1131,6 +1090,8 @@ on_signal(evutil_socket_t sig, short what, void *arg)
 	(void)what;
 	log_notice("stopping", "signal=%d", (int)sig);
 	p->stopping = true;
+	/* STOPPING=1 and no new admin requests, then finish and commit. */
+	pipeline_admin_stop(p);
 	event_base_loopbreak(p->base);
 }
 
@@ -1251,9 +1212,46 @@ fail:
 	return NULL;
 }
 
+/*
+ * SIGHUP: the configuration is read again; what can change live is
+ * applied (the log level, whether metrics carry sketches), the rest is
+ * reported as needing a restart.
+ */
+static void
+on_hup(evutil_socket_t sig, short what, void *arg)
+{
+	struct pipeline *p = arg;
+	struct config *c;
+	char *cause = NULL;
+
+	(void)sig;
+	(void)what;
+	if (p->reload == NULL)
+		return;
+	notify_reloading(p->notify);
+	c = p->reload(p->reload_arg, &cause);
+	if (c == NULL) {
+		log_error("reload refused; keeping the running configuration",
+		    "error=\"%s\"", cause);
+		free(cause);
+	} else {
+		log_set_level((enum log_level)config_enum(c, "log", "level"));
+		p->emit_sketch = config_bool(c, "output", "emit_sketch");
+		log_notice("configuration reloaded", "log_level=%s "
+		    "emit_sketch=%d other_changes=%s",
+		    config_str(c, "log", "level"), p->emit_sketch,
+		    reload_other_changes(p->cfg, c) ? "need_restart" : "none");
+		config_free(c);
+	}
+	if (p->ready_sent)
+		notify_ready(p->notify);
+}
+
 static int
 loop_setup(struct pipeline *p)
 {
+	char *cause = NULL;
+
 	p->base = event_base_new();
 	if (p->base == NULL)
 		return -1;
@@ -1263,6 +1261,13 @@ loop_setup(struct pipeline *p)
 	p->ev_wake = event_new(p->base, p->wake[0], EV_READ | EV_PERSIST,
 	    on_wake, p);
 	p->ev_timer = event_new(p->base, -1, EV_PERSIST, on_timer, p);
+	if (pipeline_admin_start(p, &cause) != 0) {
+		log_error("cannot start the admin server", "error=\"%s\"",
+		    cause);
+		free(cause);
+		return -1;
+	}
+	p->ev_hup = evsignal_new(p->base, SIGHUP, on_hup, p);
 	p->ev_term = evsignal_new(p->base, SIGTERM, on_signal, p);
 	p->ev_int = evsignal_new(p->base, SIGINT, on_signal, p);
 	if (p->ev_wake == NULL || p->ev_timer == NULL || p->ev_term == NULL ||
@@ -1270,7 +1275,8 @@ loop_setup(struct pipeline *p)
 		return -1;
 	/* Signals are served from the start (see pause_or_stop); input
 	 * and commits only once the pipeline runs (loop_start). */
-	if (event_add(p->ev_term, NULL) != 0 || event_add(p->ev_int, NULL) != 0)
+	if (p->ev_hup == NULL || event_add(p->ev_hup, NULL) != 0 ||
+	    event_add(p->ev_term, NULL) != 0 || event_add(p->ev_int, NULL) != 0)
 		return -1;
 	return 0;
 }
@@ -1294,17 +1300,25 @@ loop_start(struct pipeline *p)
 static bool
 flush_outputs(struct pipeline *p, int64_t timeout_ms)
 {
-	int64_t until = mono_ms() + timeout_ms;
+	int64_t until = pipeline_mono_ms() + timeout_ms;
 
-	while ((p->inflight > 0 || p->nretry > 0) && mono_ms() < until) {
+	while ((p->inflight > 0 || p->nretry > 0) && pipeline_mono_ms() < until) {
 		rd_kafka_poll(p->producer, 100);
 		if (p->nretry > 0 && p->inflight == 0)
-			commit(p, false, false);	/* re-produces */
+			pipeline_commit(p, false, false);	/* re-produces */
 	}
 	/* Record the deliveries (outbox deletes). */
 	if (store_batch_count(p->batch) > 0)
-		commit(p, false, false);
+		pipeline_commit(p, false, false);
 	return p->inflight == 0 && p->nretry == 0;
+}
+
+void
+pipeline_set_reload(struct pipeline *p,
+    struct config *(*reload)(void *, char **), void *arg)
+{
+	p->reload = reload;
+	p->reload_arg = arg;
 }
 
 int
@@ -1315,7 +1329,7 @@ pipeline_run(struct pipeline *p)
 	uint64_t key;
 	void *val;
 
-	p->t_start = mono_ms();
+	p->t_start = pipeline_mono_ms();
 	if (loop_setup(p) != 0) {
 		log_error("cannot set up the event loop", "error=\"%s\"",
 		    strerror(errno));
@@ -1326,7 +1340,7 @@ pipeline_run(struct pipeline *p)
 	if (p->once) {
 		if (once_assign(p, &cause) != 0)
 			goto fail;
-		p->t_start = mono_ms();
+		p->t_start = pipeline_mono_ms();
 		if (!once_done(p)) {
 			if (loop_start(p) != 0)
 				return 1;
@@ -1365,12 +1379,12 @@ pipeline_run(struct pipeline *p)
 
 			while (engine_close_some(g, CLOSE_SLICE) > 0)
 				if (p->nfresh >= CLOSE_SLICE &&
-				    commit(p, false, false) != 0)
+				    pipeline_commit(p, false, false) != 0)
 					return 1;
 		}
-		if (commit(p, true, true) != 0)
+		if (pipeline_commit(p, true, true) != 0)
 			return 1;
-	} else if (commit(p, !p->once, false) != 0)
+	} else if (pipeline_commit(p, !p->once, false) != 0)
 		return 1;
 	if (!flush_outputs(p, 60000)) {
 		log_error("outputs not delivered; they stay in the outbox",
@@ -1378,7 +1392,7 @@ pipeline_run(struct pipeline *p)
 		return 1;
 	}
 	if (p->once) {
-		int64_t el = mono_ms() - p->t_start;
+		int64_t el = pipeline_mono_ms() - p->t_start;
 
 		log_info("backfill done", "records=%" PRIu64 " sessions=%"
 		    PRIu64 " metrics=%" PRIu64 " dead_letters=%" PRIu64
@@ -1450,6 +1464,9 @@ pipeline_free(struct pipeline *p)
 		event_free(p->ev_timer);
 	if (p->ev_term)
 		event_free(p->ev_term);
+	if (p->ev_hup)
+		event_free(p->ev_hup);
+	pipeline_admin_free(p);
 	if (p->ev_int)
 		event_free(p->ev_int);
 	if (p->base)

@@ -13,6 +13,9 @@ struct pipeline;
 
 /* The config must stay valid for the pipeline's life. */
 struct pipeline *pipeline_new(const struct config *, bool once, char **cause);
+/* How SIGHUP reads the configuration again (NULL + cause if invalid). */
+void pipeline_set_reload(struct pipeline *,
+    struct config *(*reload)(void *arg, char **cause), void *arg);
 /* Runs until input ends (--once) or a stop; returns the exit code. */
 int pipeline_run(struct pipeline *);
 void pipeline_free(struct pipeline *);

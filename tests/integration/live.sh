@@ -28,7 +28,8 @@ live_init() {
 	write_config "$T/live.conf" "$T/state" \
 		'[kafka]' 'group.instance.id = it-live' \
 		'session.timeout.ms = 6000' 'heartbeat.interval.ms = 500' \
-		'[state]' 'commit_interval = 100ms' '[output]' 'format = json'
+		'[state]' 'commit_interval = 100ms' '[output]' 'format = json' \
+		'[admin]' 'listen = 127.0.0.1:0'
 	: >"$T/live.err"
 }
 

@@ -1,0 +1,129 @@
+/*
+ * pipeline_int: the pipeline's state, shared by the files of the pipeline
+ * module only (pipeline.c: Kafka, state and commits; pipeline_admin.c: the
+ * admin endpoints, Prometheus metrics and systemd notifications).
+ */
+#ifndef AD_PIPELINE_INT_H
+#define AD_PIPELINE_INT_H
+
+#include <event2/event.h>
+#include <librdkafka/rdkafka.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "codec.h"
+#include "enc.h"
+#include "engine.h"
+
+struct admin;
+struct config;
+struct meta;
+struct notify;
+struct prom;
+struct prom_metric;
+struct store;
+struct store_batch;
+struct tzcal;
+struct u64map;
+struct outrec;
+
+enum out_topic {
+	OUT_SESSIONS,
+	OUT_METRICS,
+	OUT_DLQ,
+	OUT_NTOPICS
+};
+
+#define BATCH_MSGS	2048
+#define CLOSE_SLICE	65536
+#define DLQ_VALUE_MAX	(256 * 1024)	/* under the producer's 1 MB limit */	/* sessions closed per commit at the end */
+
+struct part {
+	int32_t        id;
+	struct engine *eng;
+	int64_t        next;	/* next offset to consume */
+	int64_t        end;	/* --once: high watermark at start */
+	bool           done;
+};
+
+struct pipeline {
+	const struct config  *cfg;
+	bool                  once;
+	const char           *topic_in;
+	const char           *topic_meta;
+	const char           *topic_out[OUT_NTOPICS];
+	enum codec_format     fmt_in, fmt_meta, fmt_out;
+	bool                  emit_sketch;
+	int64_t               commit_ms;
+
+	struct tzcal         *zones[ACTIVE_MAX_ZONES];
+	size_t                nzones;
+	struct meta          *meta;
+	struct codec         *codec;
+	struct engine_conf    econf;
+	struct store         *store;
+	struct store_batch   *batch;
+
+	rd_kafka_t           *consumer;
+	rd_kafka_queue_t     *cq;
+	rd_kafka_t           *meta_consumer;
+	rd_kafka_t           *producer;
+	int                   wake[2];	/* consumer queue -> loop */
+
+	struct u64map        *parts;	/* partition -> struct part */
+	int64_t              *meta_next;	/* by metadata partition */
+	int64_t              *meta_end;
+	int32_t               meta_nparts;
+
+	struct outrec       **fresh;	/* in this batch, not yet produced */
+	size_t                nfresh, capfresh;
+	struct outrec       **retry;	/* failed deliveries */
+	size_t                nretry, capretry;
+	size_t                inflight;
+	uint64_t              next_seq;	/* next outbox page */
+	struct u64map        *pages;	/* page -> outputs not yet delivered */
+	struct u64map        *final_done;	/* period keys emitted final */
+
+	const rd_kafka_message_t *cur;	/* message being processed */
+	struct enc            scratch;
+
+	struct event_base    *base;
+	struct event         *ev_wake, *ev_timer, *ev_term, *ev_int;
+	bool                  stopping;
+	int                   exit_code;
+
+	uint64_t              n_in, n_dlq, n_late, n_sessions, n_metrics;
+	uint64_t              n_meta_in;
+	uint64_t              n_out[OUT_NTOPICS];	/* acknowledged */
+	int64_t               t_start;
+
+	/* Operations (pipeline_admin.c). */
+	bool                  meta_ready;	/* metadata caught up */
+	bool                  ready_sent;	/* READY=1 told to systemd */
+	struct notify        *notify;
+	int64_t               last_watchdog;
+	uint64_t              status_in;	/* n_in at the last STATUS= */
+	int64_t               status_at;
+	struct admin         *admin;
+	struct prom          *prom;
+	struct prom_metric   *m_dlq, *m_commit;
+	struct event         *ev_hup;
+	struct config      *(*reload)(void *, char **);
+	void                 *reload_arg;
+};
+
+/* pipeline.c */
+size_t pipeline_engines(struct pipeline *, struct engine ***out);
+int pipeline_commit(struct pipeline *, bool metrics, bool all_final);
+int64_t pipeline_mono_ms(void);
+
+/* pipeline_admin.c */
+int pipeline_admin_start(struct pipeline *, char **cause);
+void pipeline_admin_stop(struct pipeline *);
+void pipeline_admin_free(struct pipeline *);
+/* Called at every commit tick: watchdog, status, readiness. */
+void pipeline_admin_tick(struct pipeline *);
+void pipeline_count_dead_letter(struct pipeline *, const char *reason);
+void pipeline_observe_commit(struct pipeline *, double seconds);
+
+#endif
