@@ -15,6 +15,7 @@
 #include <time.h>
 
 #include "ctl.h"
+#include "ctl_http.h"
 #include "xmalloc.h"
 
 static const struct ctl_command {
@@ -39,7 +40,8 @@ usage(FILE *out)
 	size_t i;
 
 	fprintf(out,
-	    "usage: activityctl [--admin URL] <command> [args]\n"
+	    "usage: activityctl [--admin URL] [--token-file F] <command> "
+	    "[args]\n"
 	    "\n"
 	    "commands:\n");
 	for (i = 0; i < CTL_NCOMMANDS; i++)
@@ -48,10 +50,11 @@ usage(FILE *out)
 	fprintf(out,
 	    "\n"
 	    "global options:\n"
-	    "  --admin URL  admin endpoint of a running activityd\n"
-	    "  --help       this text; 'activityctl <command> --help' for a"
-	    " command\n"
-	    "  --version    print the version\n");
+	    "  --admin URL     admin endpoint of a running activityd\n"
+	    "  --token-file F  its bearer token (else $ACTIVITYCTL_TOKEN)\n"
+	    "  --help          this text; 'activityctl <command> --help'"
+	    " for a command\n"
+	    "  --version       print the version\n");
 }
 
 static void
@@ -137,6 +140,7 @@ main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		{ "admin",	required_argument,	NULL, 'a' },
+		{ "token-file",	required_argument,	NULL, 'T' },
 		{ "help",	no_argument,		NULL, 'h' },
 		{ "version",	no_argument,		NULL, 'V' },
 		{ NULL, 0, NULL, 0 }
@@ -151,6 +155,9 @@ main(int argc, char **argv)
 		switch (ch) {
 		case 'a':
 			ctl.admin_url = optarg;
+			break;
+		case 'T':
+			ctl_http_set_token_file(optarg);
 			break;
 		case 'h':
 			usage(stdout);
