@@ -31,6 +31,8 @@ static const struct ctl_command {
 	  "produce a CSV file to a topic, one record per row" },
 	{ "query", ctl_query,
 	  "DAU, MAU or per-user sessions from a daemon's state" },
+	{ "state", ctl_state,
+	  "inspect a state directory: families, keys, sizes, offsets" },
 };
 #define CTL_NCOMMANDS	(sizeof ctl_commands / sizeof ctl_commands[0])
 

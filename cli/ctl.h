@@ -8,7 +8,11 @@
 #ifndef AD_CTL_H
 #define AD_CTL_H
 
+#include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
+
+struct store;
 
 /* Exit codes of every command (docs/cli.md). */
 #define CTL_EXIT_OK	0
@@ -30,6 +34,9 @@ int	ctl_broker(struct ctl *, int, char **);
 int	ctl_generate(struct ctl *, int, char **);
 int	ctl_load(struct ctl *, int, char **);
 int	ctl_query(struct ctl *, int, char **);
+int	ctl_snapshot(struct ctl *, int, char **);
+int	ctl_state(struct ctl *, int, char **);
+int	ctl_tail(struct ctl *, int, char **);
 
 /*
  * Prints "activityctl <cmd>: <message>" and a pointer to --help on stderr;
@@ -50,6 +57,22 @@ int	ctl_parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out);
 /* The same for the value of a flag: a usage message and -1 if bad. */
 int	ctl_flag_u64(const char *cmd, const char *flag, const char *arg,
 	    uint64_t min, uint64_t max, uint64_t *out);
+
+/* The consumed offset of one topic partition, as a state stores it. */
+struct ctl_offset {
+	char	*topic;
+	int32_t	 partition;
+	int64_t	 offset;	/* next offset to consume */
+};
+
+/* A state directory (or snapshot) opened read-only; NULL with *cause. */
+struct store *ctl_store_open_ro(const char *dir, char **cause);
+/* Every stored offset, in key order (topic, partition); -1 with *cause. */
+int	ctl_offsets_read(struct store *, struct ctl_offset **, size_t *n,
+	    char **cause);
+/* As a text table: topic, partition, offset. */
+void	ctl_offsets_print(const struct ctl_offset *, size_t n, FILE *);
+void	ctl_offsets_free(struct ctl_offset *, size_t n);
 
 /* Monotonic clock in milliseconds, for progress reports. */
 int64_t	ctl_now_ms(void);
