@@ -31,6 +31,8 @@ static const struct ctl_command {
 	  "produce a CSV file to a topic, one record per row" },
 	{ "query", ctl_query,
 	  "DAU, MAU or per-user sessions from a daemon's state" },
+	{ "snapshot", ctl_snapshot,
+	  "create, list, verify or restore snapshots of the state" },
 	{ "state", ctl_state,
 	  "inspect a state directory: families, keys, sizes, offsets" },
 };
