@@ -35,6 +35,8 @@ static const struct ctl_command {
 	  "create, list, verify or restore snapshots of the state" },
 	{ "state", ctl_state,
 	  "inspect a state directory: families, keys, sizes, offsets" },
+	{ "tail", ctl_tail,
+	  "decode the daemon's output topics to JSON lines" },
 };
 #define CTL_NCOMMANDS	(sizeof ctl_commands / sizeof ctl_commands[0])
 
