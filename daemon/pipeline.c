@@ -919,6 +919,14 @@ kafka_setup(struct pipeline *p, char **cause)
 		"partition.assignment.strategy", "cooperative-sticky",
 		"fetch.wait.max.ms", "50",
 		"enable.partition.eof", "true",
+		/*
+		 * Prefetch up to queued.max.messages.kbytes (64 MB) whatever
+		 * the partition count: below this threshold librdkafka 2.0
+		 * backs a partition's fetches off for a second whenever its
+		 * queue is over the minimum, and a consumer slower than the
+		 * broker then idles half of the time (bench_consumer).
+		 */
+		"queued.min.messages", "1000000",
 		NULL
 	};
 	static const char *prod_defaults[] = {

@@ -1,0 +1,124 @@
+#!/bin/bash
+# activityctl against a live daemon and its state: query --admin equals
+# query --state; snapshot create/list/verify/restore (and a restore onto
+# the running daemon's state is refused); state inspect shows the offsets;
+# tail decodes every record of the sessions topic.
+set -euo pipefail
+. "${SRC_DIR:?}/tests/integration/lib.sh"
+it_init
+
+EVENTS=20000
+broker_start --partitions 4
+gen_sample "$EVENTS" 2000 3000 12
+load_csv metadata "$GEN_META" user-metadata avro 2000 0
+load_csv interactions "$GEN_EVENTS" interactions avro "$EVENTS" 0
+write_config "$T/d.conf" "$T/state" '[state]' 'commit_interval = 100ms' \
+	'[admin]' 'listen = 127.0.0.1:0'
+
+"$DAEMON" -c "$T/d.conf" >"$T/d.out" 2>"$T/d.err" &
+DPID=$!
+IT_PIDS+=("$DPID")
+
+# The port the daemon picked, from its log line.
+PORT=
+for _ in $(seq 300); do
+	PORT=$(sed -n 's/.*msg="admin listening" address=127\.0\.0\.1:\([0-9]*\).*/\1/p' \
+		"$T/d.err")
+	[ -n "$PORT" ] && break
+	kill -0 "$DPID" 2>/dev/null || fail "daemon died: $(tail -5 "$T/d.err")"
+	sleep 0.1
+done
+[ -n "$PORT" ] || fail "no 'admin listening' line: $(tail -5 "$T/d.err")"
+URL=http://127.0.0.1:$PORT
+for i in $(seq 300); do
+	[ "$(curl -s -o /dev/null -w '%{http_code}' "$URL/readyz")" = 200 ] &&
+		break
+	[ "$i" -lt 300 ] || fail "$URL/readyz never answered 200"
+	sleep 0.1
+done
+
+# Consumed offsets of interactions, as state inspect reads them (read-only,
+# beside the running daemon).
+consumed() {
+	"$CTL" state inspect --state "$1" |
+		awk -F'|' '$2 ~ /^ *interactions$/ { s += $4 } END { print s + 0 }'
+}
+# Every record consumed and committed, and MAU through the API stable.
+for i in $(seq 200); do
+	[ "$(consumed "$T/state")" -eq "$EVENTS" ] && break
+	[ "$i" -lt 200 ] || fail "consumed $(consumed "$T/state") of $EVENTS"
+	sleep 0.2
+done
+prev=
+for i in $(seq 50); do
+	"$CTL" --admin "$URL" query mau --format csv >"$T/admin.mau"
+	[ -n "$prev" ] && cmp -s "$prev" "$T/admin.mau" && break
+	[ "$i" -lt 50 ] || fail "query mau --admin does not settle"
+	cp "$T/admin.mau" "$T/admin.mau.prev"
+	prev=$T/admin.mau.prev
+	sleep 0.3
+done
+expect_rc 0 "$CTL" query dau --admin "$URL" --format csv
+cp "$T/out" "$T/admin.dau"
+[ "$(wc -l <"$T/admin.mau")" -eq 13 ] ||
+	fail "admin mau: $(wc -l <"$T/admin.mau") lines, want a header and 12 months"
+
+# A bad parameter comes back as the daemon's reason, exit 1.
+expect_rc 1 "$CTL" --admin "$URL" query dau --tz Mars/Olympus
+grep -q 'HTTP 400: unknown time zone' "$T/err" ||
+	fail "bad tz: $(cat "$T/err")"
+
+# Snapshots.
+expect_rc 0 "$CTL" --admin "$URL" snapshot create s1
+SNAP=$(cat "$T/out")
+expect_eq "snapshot path" "$SNAP" "$T/state.snapshots/s1"
+expect_rc 1 "$CTL" --admin "$URL" snapshot create s1	# exists
+expect_rc 2 "$CTL" --admin "$URL" snapshot create ../s2
+expect_rc 2 "$CTL" snapshot create s3	# no --admin
+expect_rc 0 "$CTL" snapshot list --dir "$T/state.snapshots" --format csv
+[ "$(grep -c '^s1,.*,interactions,' "$T/out")" -eq 4 ] ||
+	fail "snapshot list: $(cat "$T/out")"
+expect_rc 0 "$CTL" snapshot verify "$SNAP" --bootstrap "$BOOTSTRAP"
+grep -q 'all offsets are retained' "$T/out" || fail "verify: $(cat "$T/out")"
+[ "$(grep -c ' yes|$' "$T/out")" -eq 8 ] || fail "verify: $(cat "$T/out")"
+expect_rc 1 "$CTL" snapshot restore "$SNAP" --state "$T/state" --force
+grep -q 'locked by a running daemon' "$T/err" ||
+	fail "restore onto the live state: $(cat "$T/err")"
+expect_rc 0 "$CTL" snapshot restore "$SNAP" --state "$T/restored"
+expect_rc 1 "$CTL" snapshot restore "$SNAP" --state "$T/restored"
+grep -q 'not empty' "$T/err" || fail "restore twice: $(cat "$T/err")"
+echo "snapshot $SNAP created, listed, verified and restored"
+
+rc=0
+kill -TERM "$DPID"
+wait "$DPID" || rc=$?
+[ "$rc" -eq 0 ] || fail "daemon exit $rc: $(tail -5 "$T/d.err")"
+
+for q in dau mau; do
+	"$CTL" query "$q" --state "$T/state" --format csv >"$T/state.$q"
+	diff -u "$T/state.$q" "$T/admin.$q" ||
+		fail "query $q --admin (+) differs from --state (-)"
+	echo "$q: $(($(wc -l <"$T/admin.$q") - 1)) rows equal through --admin and --state"
+done
+"$CTL" query mau --state "$T/restored" --format csv >"$T/restored.mau"
+diff -u "$T/admin.mau" "$T/restored.mau" ||
+	fail "the restored snapshot's mau (+) differs (-)"
+expect_eq "consumed offsets of the restored state" \
+	"$(consumed "$T/restored")" "$EVENTS"
+expect_rc 0 "$CTL" snapshot restore "$SNAP" --state "$T/restored" --force
+
+expect_rc 0 "$CTL" state inspect --state "$T/state"
+grep -q '^offsets: 8 partitions$' "$T/out" || fail "inspect: $(cat "$T/out")"
+grep -Eq '^\| *meta\| *[0-9]+\| *2000\|' "$T/out" ||
+	fail "inspect: meta keys: $(cat "$T/out")"
+
+# Every record of the sessions topic, one JSON line each.
+want=$(count_records activity.sessions)
+[ "$want" -gt 0 ] || fail "no sessions in the topic"
+expect_rc 0 timeout 60 "$CTL" tail --bootstrap "$BOOTSTRAP" \
+	--topic activity.sessions --from-beginning --exit
+expect_eq "tail lines" "$(wc -l <"$T/out")" "$want"
+expect_eq "lines with a session_id" \
+	"$(grep -c '^{"_key":"[^"]*","_partition":[0-9]*,"_offset":[0-9]*,"session_id":"u[0-9]*:[0-9]*",' "$T/out")" \
+	"$want"
+echo "tail: $want session records decoded"
