@@ -440,6 +440,24 @@ persist_del_outpage(struct store_batch *b, uint64_t page)
 	store_batch_del(b, STORE_CF_OUTBOX, k, 8);
 }
 
+struct outrec *
+outrec_new(const void *key, size_t klen, const void *val, size_t vlen)
+{
+	/* A backfill makes a million of these: one malloc each, not three. */
+	struct outrec *r = xmalloc(sizeof *r + klen + vlen);
+
+	memset(r, 0, sizeof *r);
+	r->key = (uint8_t *)(r + 1);
+	r->klen = klen;
+	r->val = r->key + klen;
+	r->vlen = vlen;
+	if (klen)
+		memcpy(r->key, key, klen);
+	if (vlen)
+		memcpy(r->val, val, vlen);
+	return r;
+}
+
 void
 outrec_free(struct outrec *r)
 {
@@ -447,8 +465,6 @@ outrec_free(struct outrec *r)
 
 	if (r == NULL)
 		return;
-	free(r->key);
-	free(r->val);
 	for (i = 0; i < r->nheaders; i++) {
 		free(r->hname[i]);
 		free(r->hval[i]);
@@ -459,20 +475,22 @@ outrec_free(struct outrec *r)
 static struct outrec *
 outrec_decode(struct dec *d, uint64_t page)
 {
-	struct outrec *r = xcalloc(1, sizeof *r);
-	const void *p;
-	size_t n;
+	struct outrec *r;
+	const void *p, *k;
+	size_t n, kn;
 	unsigned i;
+	uint8_t topic, null_value;
 
+	topic = dec_u8(d);
+	k = dec_bytes(d, &kn);
+	null_value = dec_u8(d);
+	p = dec_bytes(d, &n);
+	if (d->err)
+		return NULL;
+	r = outrec_new(k, kn, p, n);
 	r->page = page;
-	r->topic = dec_u8(d);
-	p = dec_bytes(d, &n);
-	r->key = xmemdup(p, n);
-	r->klen = n;
-	r->null_value = dec_u8(d) != 0;
-	p = dec_bytes(d, &n);
-	r->val = xmemdup(p, n);
-	r->vlen = n;
+	r->topic = topic;
+	r->null_value = null_value != 0;
 	r->nheaders = dec_u8(d);
 	if (d->err || r->nheaders > OUTREC_MAX_HEADERS) {
 		r->nheaders = 0;

@@ -84,6 +84,9 @@ void persist_del_outpage(struct store_batch *, uint64_t page);
 int persist_load_outbox(struct store *,
     void (*cb)(void *, uint64_t page, struct outrec **, size_t),
     void *arg, char **cause);
+/* One allocation holding the record, its key and its value. */
+struct outrec *outrec_new(const void *key, size_t klen, const void *val,
+    size_t vlen);
 void outrec_free(struct outrec *);
 
 #endif

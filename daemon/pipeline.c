@@ -108,13 +108,9 @@ static void
 outbox_add(struct pipeline *p, enum out_topic t, const void *key, size_t kl,
     const void *val, size_t vl)
 {
-	struct outrec *r = xcalloc(1, sizeof *r);
+	struct outrec *r = outrec_new(key, kl, val, vl);
 
 	r->topic = (uint8_t)t;
-	r->key = xmemdup(key, kl);
-	r->klen = kl;
-	r->val = xmemdup(val, vl);
-	r->vlen = vl;
 	p->fresh = xgrow(p->fresh, &p->capfresh, p->nfresh + 1,
 	    sizeof *p->fresh);
 	p->fresh[p->nfresh++] = r;
