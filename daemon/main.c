@@ -117,17 +117,21 @@ main(int argc, char **argv)
 			break;
 		case 'h':
 			usage(stdout);
+			free(src.overrides);
 			return 0;
 		case 'V':
 			printf("activityd %s\n", ACTIVITYD_VERSION);
+			free(src.overrides);
 			return 0;
 		default:
 			usage(stderr);
+			free(src.overrides);
 			return 2;
 		}
 	}
 	if (src.file == NULL || optind != argc) {
 		usage(stderr);
+		free(src.overrides);
 		return 2;
 	}
 	cfg = load_config(&src, &cause);

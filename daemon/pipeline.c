@@ -1280,7 +1280,8 @@ loop_setup(struct pipeline *p)
 	/* Signals are served from the start (see pause_or_stop); input
 	 * and commits only once the pipeline runs (loop_start). */
 	if (p->ev_hup == NULL || event_add(p->ev_hup, NULL) != 0 ||
-	    event_add(p->ev_term, NULL) != 0 || event_add(p->ev_int, NULL) != 0)
+	    event_add(p->ev_term, NULL) != 0 || event_add(p->ev_int, NULL) != 0 ||
+	    pipeline_watchdog_start(p) != 0)
 		return -1;
 	return 0;
 }
@@ -1390,7 +1391,8 @@ pipeline_run(struct pipeline *p)
 			return 1;
 	} else if (pipeline_commit(p, !p->once, false) != 0)
 		return 1;
-	if (!flush_outputs(p, 60000)) {
+	/* Under TimeoutStopSec=60s of the unit, with time to spare. */
+	if (!flush_outputs(p, 45000)) {
 		log_error("outputs not delivered; they stay in the outbox",
 		    "pending=%zu", p->inflight + p->nretry);
 		return 1;

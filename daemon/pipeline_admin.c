@@ -61,16 +61,11 @@ void
 pipeline_admin_tick(struct pipeline *p)
 {
 	int64_t now = pipeline_mono_ms();
-	uint64_t wd = notify_watchdog_usec(p->notify);
 	const char *why;
 
 	if (!p->ready_sent && op_ready(p, &why)) {
 		notify_ready(p->notify);
 		p->ready_sent = true;
-	}
-	if (wd > 0 && (now - p->last_watchdog) * 1000 >= (int64_t)(wd / 2)) {
-		notify_watchdog(p->notify);
-		p->last_watchdog = now;
 	}
 	if (now - p->status_at >= 5000) {
 		double rate = p->status_at > 0 ? (double)(p->n_in -
@@ -83,6 +78,38 @@ pipeline_admin_tick(struct pipeline *p)
 		p->status_in = p->n_in;
 		p->status_at = now;
 	}
+}
+
+/*
+ * The watchdog has its own timer, independent of commit_interval (which
+ * may be longer than WatchdogSec): a loop that keeps turning pings, a
+ * stuck one does not, and systemd restarts it.
+ */
+static void
+on_watchdog(evutil_socket_t fd, short what, void *arg)
+{
+	struct pipeline *p = arg;
+
+	(void)fd;
+	(void)what;
+	notify_watchdog(p->notify);
+}
+
+int
+pipeline_watchdog_start(struct pipeline *p)
+{
+	uint64_t usec = notify_watchdog_interval_usec(p->notify);
+	struct timeval tv;
+
+	if (usec == 0)
+		return 0;
+	tv.tv_sec = (time_t)(usec / 1000000);
+	tv.tv_usec = (suseconds_t)(usec % 1000000);
+	p->ev_watchdog = event_new(p->base, -1, EV_PERSIST, on_watchdog, p);
+	if (p->ev_watchdog == NULL || event_add(p->ev_watchdog, &tv) != 0)
+		return -1;
+	notify_watchdog(p->notify);
+	return 0;
 }
 
 /* ---- metrics ---- */
@@ -518,6 +545,9 @@ void
 pipeline_admin_free(struct pipeline *p)
 {
 	pipeline_admin_stop(p);
+	if (p->ev_watchdog != NULL)
+		event_free(p->ev_watchdog);
+	p->ev_watchdog = NULL;
 	prom_free(p->prom);
 	p->prom = NULL;
 	p->m_dlq = p->m_commit = NULL;

@@ -101,13 +101,13 @@ struct pipeline {
 	bool                  meta_ready;	/* metadata caught up */
 	bool                  ready_sent;	/* READY=1 told to systemd */
 	struct notify        *notify;
-	int64_t               last_watchdog;
 	uint64_t              status_in;	/* n_in at the last STATUS= */
 	int64_t               status_at;
 	struct admin         *admin;
 	struct prom          *prom;
 	struct prom_metric   *m_dlq, *m_commit;
 	struct event         *ev_hup;
+	struct event         *ev_watchdog;
 	struct config      *(*reload)(void *, char **);
 	void                 *reload_arg;
 };
@@ -121,8 +121,10 @@ int64_t pipeline_mono_ms(void);
 int pipeline_admin_start(struct pipeline *, char **cause);
 void pipeline_admin_stop(struct pipeline *);
 void pipeline_admin_free(struct pipeline *);
-/* Called at every commit tick: watchdog, status, readiness. */
+/* Called at every commit tick: status, readiness. */
 void pipeline_admin_tick(struct pipeline *);
+/* Arms WATCHDOG=1 on its own timer, at half of WatchdogSec. */
+int pipeline_watchdog_start(struct pipeline *);
 void pipeline_count_dead_letter(struct pipeline *, const char *reason);
 void pipeline_observe_commit(struct pipeline *, double seconds);
 
