@@ -3,6 +3,7 @@
  *
  *   activityd -c FILE [-o section.key=value]... [--once] [--check-config]
  */
+#include <event2/event.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,6 +30,17 @@ usage(FILE *f)
 	    "exit\n"
 	    "  -h, --help            this help\n"
 	    "  -V, --version         print the version\n");
+}
+
+/* libevent's own messages, through the structured logger. */
+static void
+libevent_log(int severity, const char *msg)
+{
+	enum log_level l = severity == EVENT_LOG_DEBUG ? LOG_DEBUG :
+	    severity == EVENT_LOG_MSG ? LOG_INFO : LOG_WARNING;
+
+	if (l >= log_get_level())
+		log_msg(l, "libevent", "detail=\"%s\"", msg);
 }
 
 /* Zone names are checked here too, so --check-config refuses them. */
@@ -142,6 +154,7 @@ main(int argc, char **argv)
 		return 2;
 	}
 	log_set_level((enum log_level)config_enum(cfg, "log", "level"));
+	event_set_log_callback(libevent_log);
 	if (check) {
 		config_dump(cfg, stdout);
 		config_free(cfg);

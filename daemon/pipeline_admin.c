@@ -57,6 +57,26 @@ op_ready(void *arg, const char **why)
 	return true;
 }
 
+/* Records behind the high watermarks, from librdkafka's cached offsets. */
+static int64_t
+total_lag(struct pipeline *p)
+{
+	size_t pos = 0;
+	uint64_t key;
+	void *val;
+	int64_t lag = 0;
+
+	while (u64map_next(p->parts, &pos, &key, &val)) {
+		struct part *pt = val;
+		int64_t lo, hi;
+
+		if (rd_kafka_get_watermark_offsets(p->consumer, p->topic_in,
+		    pt->id, &lo, &hi) == 0 && hi >= 0)
+			lag += hi - (pt->next >= 0 ? pt->next : lo);
+	}
+	return lag;
+}
+
 void
 pipeline_admin_tick(struct pipeline *p)
 {
@@ -71,9 +91,10 @@ pipeline_admin_tick(struct pipeline *p)
 		double rate = p->status_at > 0 ? (double)(p->n_in -
 		    p->status_in) * 1000.0 / (double)(now - p->status_at) : 0;
 
-		notify_status(p->notify, "%zu partitions, %.0f records/s, "
-		    "%" PRIu64 " records, %" PRIu64 " sessions closed, outbox %zu",
-		    u64map_count(p->parts), rate, p->n_in, p->n_sessions,
+		notify_status(p->notify, "%zu partitions, %.0f records/s, lag "
+		    "%" PRId64 ", %" PRIu64 " records, %" PRIu64 " sessions "
+		    "closed, outbox %zu", u64map_count(p->parts), rate,
+		    total_lag(p), p->n_in, p->n_sessions,
 		    p->inflight + p->nretry);
 		p->status_in = p->n_in;
 		p->status_at = now;
