@@ -22,6 +22,7 @@ struct engine {
 	struct strdict      *users;
 	struct strdict      *strings;	/* action types and app versions */
 	struct user_stats   *stats;	/* by uid */
+	struct meta_ref     *mref;	/* by uid, same capacity */
 	size_t               capstats;
 	struct sessionizer  *sz;
 	struct active       *act;
@@ -31,6 +32,16 @@ struct engine {
 	size_t               ndirty, capdirty;
 	struct action_count *types;	/* scratch for session_out */
 	size_t               captypes;
+};
+
+/*
+ * A user's metadata id, looked up once per metadata generation: the
+ * metadata table changes rarely against the event rate (and never during
+ * --once), so most events skip the string lookup.
+ */
+struct meta_ref {
+	uint32_t id;
+	uint32_t generation;
 };
 
 static void on_close(void *arg, uint32_t uid, const struct sess *s);
@@ -61,6 +72,7 @@ engine_free(struct engine *g)
 	strdict_free(g->users);
 	strdict_free(g->strings);
 	free(g->stats);
+	free(g->mref);
 	free(g->dirty_bits);
 	free(g->dirty);
 	free(g->types);
@@ -94,12 +106,30 @@ user_intern(struct engine *g, struct strv user_id)
 	if (uid >= g->capstats) {
 		size_t old = g->capstats;
 
+		size_t cap = old;
+
 		g->stats = xgrow(g->stats, &g->capstats, (size_t)uid + 1,
 		    sizeof *g->stats);
 		memset(g->stats + old, 0,
 		    (g->capstats - old) * sizeof *g->stats);
+		g->mref = xgrow(g->mref, &cap, g->capstats, sizeof *g->mref);
+		/* A generation that cannot match: looked up on first use. */
+		memset(g->mref + old, 0xff, (cap - old) * sizeof *g->mref);
 	}
 	return uid;
+}
+
+static const struct meta_entry *
+user_meta(struct engine *g, uint32_t uid)
+{
+	struct meta_ref *r = &g->mref[uid];
+	uint32_t gen = meta_generation(g->meta);
+
+	if (r->generation != gen) {
+		r->id = meta_find(g->meta, strdict_get(g->users, uid));
+		r->generation = gen;
+	}
+	return meta_get_id(g->meta, r->id);
 }
 
 static int
@@ -152,7 +182,7 @@ on_close(void *arg, uint32_t uid, const struct sess *s)
 	o.n_types = s->ntypes;
 	o.first_app_version = strdict_get(g->strings, s->first_ver);
 	o.last_app_version = strdict_get(g->strings, s->last_ver);
-	me = meta_get(g->meta, o.user_id);
+	me = user_meta(g, uid);
 	if (me != NULL) {
 		o.has_meta = true;
 		o.join_date = me->join_date;
@@ -185,7 +215,7 @@ engine_add(struct engine *g, const struct event *ev, int64_t now_ms)
 	}
 	mark_dirty(g, uid);
 	if (active_is_active(g->act, ev->duration_ms)) {
-		const struct meta_entry *me = meta_get(g->meta, ev->user_id);
+		const struct meta_entry *me = user_meta(g, uid);
 
 		active_add(g->act, uid, strdict_hash(g->users, uid),
 		    me ? me : meta_unknown(), ev->ts_ms, ev->duration_ms);
@@ -275,7 +305,8 @@ size_t
 engine_memory(const struct engine *g)
 {
 	return sizeof *g + strdict_memory(g->users) +
-	    strdict_memory(g->strings) + g->capstats * sizeof *g->stats +
+	    strdict_memory(g->strings) + g->capstats * (sizeof *g->stats +
+	    sizeof *g->mref) +
 	    g->capbits + g->capdirty * sizeof *g->dirty +
 	    sessionizer_memory(g->sz) + active_memory(g->act);
 }

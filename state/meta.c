@@ -24,6 +24,7 @@ struct meta {
 	struct meta_slot *slots;
 	size_t            cap;
 	size_t            present;
+	uint32_t          generation;
 	struct strdict   *values[DIM_COUNT];
 };
 
@@ -80,6 +81,7 @@ meta_apply(struct meta *m, const struct meta_rec *r)
 	struct meta_slot *s;
 	int i;
 
+	m->generation++;
 	if (r->tombstone) {
 		id = strdict_find(m->users, r->user_id);
 		if (id != STRDICT_NONE && m->slots[id].present) {
@@ -111,6 +113,28 @@ meta_get(const struct meta *m, struct strv user_id)
 	uint32_t id = strdict_find(m->users, user_id);
 
 	if (id == STRDICT_NONE || !m->slots[id].present)
+		return NULL;
+	return &m->slots[id].e;
+}
+
+uint32_t
+meta_generation(const struct meta *m)
+{
+	return m->generation;
+}
+
+uint32_t
+meta_find(const struct meta *m, struct strv user_id)
+{
+	uint32_t id = strdict_find(m->users, user_id);
+
+	return id == STRDICT_NONE ? META_NONE : id;
+}
+
+const struct meta_entry *
+meta_get_id(const struct meta *m, uint32_t id)
+{
+	if (id == META_NONE || id >= m->cap || !m->slots[id].present)
 		return NULL;
 	return &m->slots[id].e;
 }

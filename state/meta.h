@@ -29,6 +29,15 @@ void meta_free(struct meta *);
 void meta_apply(struct meta *, const struct meta_rec *);
 /* The user's metadata, or NULL when unknown (never seen or deleted). */
 const struct meta_entry *meta_get(const struct meta *, struct strv user_id);
+/*
+ * For callers that cache lookups: the table's generation changes on every
+ * meta_apply, and a user's id (META_NONE when never seen) is stable.
+ */
+#define META_NONE	UINT32_MAX
+uint32_t meta_generation(const struct meta *);
+uint32_t meta_find(const struct meta *, struct strv user_id);
+/* The metadata of an id from meta_find, or NULL when deleted/none. */
+const struct meta_entry *meta_get_id(const struct meta *, uint32_t id);
 /* The codes a user without metadata has. */
 const struct meta_entry *meta_unknown(void);
 /* String of a code; META_UNKNOWN gives "unknown". */
