@@ -164,8 +164,11 @@ on_close(void *arg, uint32_t uid, const struct sess *s)
 
 	memset(&o, 0, sizeof o);
 	o.user_id = strdict_get(g->users, uid);
-	n = snprintf(sid, sizeof sid, "%.*s:%lld", (int)o.user_id.len,
-	    o.user_id.p, (long long)s->start);
+	/* "<user_id>:<start>"; user ids may hold any byte, NUL included. */
+	memcpy(sid, o.user_id.p, o.user_id.len);
+	n = (int)o.user_id.len;
+	n += snprintf(sid + n, sizeof sid - (size_t)n, ":%lld",
+	    (long long)s->start);
 	o.session_id = (struct strv){ sid, (size_t)n };
 	o.start_ms = s->start;
 	o.end_ms = end;
@@ -177,7 +180,8 @@ on_close(void *arg, uint32_t uid, const struct sess *s)
 		g->types[i].type = strdict_get(g->strings, s->types[i].code);
 		g->types[i].count = s->types[i].count;
 	}
-	qsort(g->types, s->ntypes, sizeof *g->types, type_cmp);
+	if (s->ntypes > 1)
+		qsort(g->types, s->ntypes, sizeof *g->types, type_cmp);
 	o.per_type = g->types;
 	o.n_types = s->ntypes;
 	o.first_app_version = strdict_get(g->strings, s->first_ver);
