@@ -9,6 +9,12 @@
  * Per event the cost is one zone lookup per reporting zone and one probe
  * per period; the last pset touched per (zone, kind) is cached because a
  * partition's traffic is mostly for the current day.
+ *
+ * The sketches are a cache of the exact set, brought up to date when they
+ * are read (or every PEND_MAX new users): a new user's hash waits in a
+ * small array, and folding a run of them into one set's sketches in a row
+ * keeps those sketches in the CPU cache, where adding each user as it
+ * comes touches up to eight sketches at random.
  */
 #include "active.h"
 
@@ -19,6 +25,8 @@
 #include "tzcal.h"
 #include "u64map.h"
 #include "xmalloc.h"
+
+#define PEND_MAX	4096	/* hashes waiting per set, at most */
 
 struct pset {
 	uint8_t        zone;
@@ -34,6 +42,11 @@ struct pset {
 	uint32_t      *dcount[DIM_COUNT];
 	struct hll   **dhll[DIM_COUNT];
 	uint16_t       ncodes[DIM_COUNT];
+	uint8_t        dims_mask;
+	uint8_t        precision;
+	/* Hashes of the last npend entries, not yet in the sketches. */
+	uint64_t      *pend;
+	uint32_t       npend, cappend;
 };
 
 struct active {
@@ -73,6 +86,7 @@ pset_free(struct pset *s)
 
 	free(s->ent);
 	free(s->slots);
+	free(s->pend);
 	hll_free(s->hll);
 	for (d = 0; d < DIM_COUNT; d++) {
 		for (c = 0; c < s->ncodes[d]; c++)
@@ -130,6 +144,8 @@ pset_get(struct active *a, int zone, enum period_kind kind, int32_t period)
 		if (s->hll == NULL)
 			fatalx("bad HyperLogLog precision %d",
 			    a->conf.hll_precision);
+		s->dims_mask = (uint8_t)a->conf.dims_mask;
+		s->precision = (uint8_t)a->conf.hll_precision;
 		u64map_put(a->psets, key, s);
 	}
 	a->last[zone][kind] = s;
@@ -167,8 +183,7 @@ pset_grow(struct pset *s)
 }
 
 static void
-pset_count_dim(struct pset *s, const struct active_conf *conf, enum dim d,
-    uint16_t code, uint64_t uhash)
+pset_count_dim(struct pset *s, enum dim d, uint16_t code)
 {
 	if (code >= s->ncodes[d]) {
 		/* Codes are few (values of one dimension): grow exactly. */
@@ -181,9 +196,33 @@ pset_count_dim(struct pset *s, const struct active_conf *conf, enum dim d,
 		s->ncodes[d] = (uint16_t)n;
 	}
 	s->dcount[d][code]++;
-	if (s->dhll[d][code] == NULL)
-		s->dhll[d][code] = hll_new(conf->hll_precision);
-	hll_add_hash(s->dhll[d][code], uhash);
+}
+
+/* Adds the waiting hashes to the sketches (see the top of this file). */
+static void
+pset_fold(const struct pset *cs)
+{
+	struct pset *s = (struct pset *)cs;	/* a cache update */
+	size_t first = s->n - s->npend, i;
+	int d;
+
+	for (i = 0; i < s->npend; i++) {
+		const struct pentry *e = &s->ent[first + i];
+		uint64_t h = s->pend[i];
+
+		hll_add_hash(s->hll, h);
+		for (d = 0; d < DIM_COUNT; d++) {
+			struct hll **slot;
+
+			if (!(s->dims_mask & (1u << d)))
+				continue;
+			slot = &s->dhll[d][e->codes[d]];
+			if (*slot == NULL)
+				*slot = hll_new(s->precision);
+			hll_add_hash(*slot, h);
+		}
+	}
+	s->npend = 0;
 }
 
 static bool
@@ -202,12 +241,20 @@ pset_add(struct active *a, struct pset *s, uint32_t uid, uint64_t uhash,
 	for (d = 0; d < DIM_COUNT; d++)
 		e->codes[d] = (a->conf.dims_mask & (1u << d)) ? codes[d] : 0;
 	s->slots[i] = (uint32_t)s->n;
-	hll_add_hash(s->hll, uhash);
 	for (d = 0; d < DIM_COUNT; d++) {
 		if (a->conf.dims_mask & (1u << d))
-			pset_count_dim(s, &a->conf, (enum dim)d, e->codes[d],
-			    uhash);
+			pset_count_dim(s, (enum dim)d, e->codes[d]);
 	}
+	if (s->npend == PEND_MAX)
+		pset_fold(s);
+	if (s->npend == s->cappend) {
+		size_t cap = s->cappend;
+
+		s->pend = xgrow(s->pend, &cap, (size_t)s->npend + 1,
+		    sizeof *s->pend);
+		s->cappend = (uint32_t)cap;
+	}
+	s->pend[s->npend++] = uhash;
 	s->changed = true;
 	/* Keep the load factor at most 1/2: probes stay short. */
 	if (s->n * 2 > ((size_t)1 << s->nbits))
@@ -284,7 +331,7 @@ active_memory(const struct active *a)
 	while ((s = active_next(a, &pos)) != NULL) {
 		n += sizeof *s + s->cap * sizeof *s->ent +
 		    ((size_t)1 << s->nbits) * sizeof *s->slots +
-		    hll_memory(s->hll);
+		    s->cappend * sizeof *s->pend + hll_memory(s->hll);
 		for (d = 0; d < DIM_COUNT; d++) {
 			n += s->ncodes[d] *
 			    (sizeof *s->dcount[d] + sizeof *s->dhll[d]);
@@ -348,12 +395,16 @@ pset_codes(const struct pset *s, enum dim d)
 const struct hll *
 pset_hll(const struct pset *s)
 {
+	if (s->npend > 0)
+		pset_fold(s);
 	return s->hll;
 }
 
 const struct hll *
 pset_dim_hll(const struct pset *s, enum dim d, uint16_t code)
 {
+	if (s->npend > 0)
+		pset_fold(s);
 	return code < s->ncodes[d] ? s->dhll[d][code] : NULL;
 }
 
