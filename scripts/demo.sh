@@ -116,7 +116,9 @@ q mau --dimension country | gawk -F, 'NR > 1 { m[$1] = 1; v[$2] = 1; c[$1, $2] =
 		}
 	}' | column -s, -t
 echo
+T4=$(ms)
 awk -v ev="$EVENTS" -v g=$((T1 - T0)) -v l=$((T2 - T1)) -v p=$((T3 - T2)) \
+	-v q=$((T4 - T3)) \
 	'BEGIN { printf "Timing: generate %.1f s, load %.1f s, activityd --once %.1f s" \
-	    " (%.0f events/s), total %.1f s\n", g / 1000, l / 1000, p / 1000,
-	    ev / (p / 1000), (g + l + p) / 1000 }'
+	    " (%.0f events/s), queries %.1f s, total %.1f s\n", g / 1000,
+	    l / 1000, p / 1000, ev / (p / 1000), q / 1000, (g + l + p + q) / 1000 }'

@@ -6,7 +6,6 @@
 
 #include "engine.h"
 #include "hll.h"
-#include "strdict.h"
 #include "xmalloc.h"
 
 /* Grows the per-code arrays of dimension d to hold code. */
@@ -35,15 +34,76 @@ merge_into(struct hll **dst, const struct hll *src)
 		fatalx("rollup: sketches of different precisions");
 }
 
+/*
+ * The users already counted, by the 64-bit hash of their id (computed once
+ * when the id was interned); names are compared only when hashes are equal,
+ * so the union of partitions costs one probe per entry and no copying.
+ */
+struct seen_slot {
+	uint64_t hash;
+	uint32_t eng;		/* UINT32_MAX: empty */
+	uint32_t uid;
+};
+
+struct seen {
+	struct seen_slot *slot;
+	size_t            mask;
+};
+
+static void
+seen_init(struct seen *t, size_t entries)
+{
+	size_t n = 16, i;
+
+	while (n < entries * 2)
+		n *= 2;
+	t->slot = xmalloc(n * sizeof *t->slot);
+	for (i = 0; i < n; i++)
+		t->slot[i].eng = UINT32_MAX;
+	t->mask = n - 1;
+}
+
+/* True if the user was not counted yet (and is now). */
+static bool
+seen_add(struct seen *t, struct engine *const *engines, uint32_t e,
+    uint32_t uid)
+{
+	uint64_t h = engine_user_hash(engines[e], uid);
+	size_t i = (size_t)h & t->mask;
+
+	for (;; i = (i + 1) & t->mask) {
+		struct seen_slot *sl = &t->slot[i];
+
+		if (sl->eng == UINT32_MAX) {
+			sl->hash = h;
+			sl->eng = e;
+			sl->uid = uid;
+			return true;
+		}
+		if (sl->hash == h && strv_eq(engine_user_name(engines[sl->eng],
+		    sl->uid), engine_user_name(engines[e], uid)))
+			return false;
+	}
+}
+
 struct rollup *
 rollup_period(struct engine *const *engines, size_t n, int zone,
     enum period_kind kind, int32_t period)
 {
 	struct rollup *r = NULL;
-	struct strdict *seen = n > 1 ? strdict_new() : NULL;
-	size_t e, i;
+	struct seen seen = { NULL, 0 };
+	size_t e, i, entries = 0;
 	int d;
 
+	for (e = 0; e < n; e++) {
+		const struct pset *s = active_find(engine_active(engines[e]),
+		    zone, kind, period);
+
+		if (s != NULL)
+			entries += pset_count(s);
+	}
+	if (n > 1)
+		seen_init(&seen, entries);
 	for (e = 0; e < n; e++) {
 		const struct pset *s = active_find(engine_active(engines[e]),
 		    zone, kind, period);
@@ -57,12 +117,8 @@ rollup_period(struct engine *const *engines, size_t n, int zone,
 		merge_into(&r->hll, pset_hll(s));
 		ent = pset_entries(s, &cnt);
 		for (i = 0; i < cnt; i++) {
-			bool fresh = true;
-
-			if (seen != NULL)
-				strdict_intern(seen, engine_user_name(
-				    engines[e], ent[i].uid), &fresh);
-			if (!fresh)
+			if (n > 1 && !seen_add(&seen, engines, (uint32_t)e,
+			    ent[i].uid))
 				continue;
 			r->total++;
 			for (d = 0; d < DIM_COUNT; d++) {
@@ -80,7 +136,7 @@ rollup_period(struct engine *const *engines, size_t n, int zone,
 			}
 		}
 	}
-	strdict_free(seen);
+	free(seen.slot);
 	return r;
 }
 
