@@ -519,7 +519,8 @@ sessionizer_decode_user(struct sessionizer *z, uint32_t uid, struct dec *d)
 		s.first_ver = dec_id(z, d);
 		s.last_ver = dec_id(z, d);
 		nt = dec_uvar(d);
-		if (d->err || nt > UINT16_MAX)
+		/* A session holds at least the event that opened it. */
+		if (d->err || nt > UINT16_MAX || s.count == 0)
 			return -1;
 		for (t = 0; t < nt && !d->err; t++) {
 			uint32_t code = dec_id(z, d);
