@@ -12,7 +12,9 @@
  * is not thread-safe: use one per thread.
  *
  * Decoded strings are views: they point into `val` or into the codec, and
- * stay valid until the next decode call on the same codec.
+ * stay valid until the next decode or encode call on the same codec (the
+ * avro-c path reads into a value that encoding reuses): copy them before
+ * encoding with the same codec.
  */
 #ifndef AD_CODEC_H
 #define AD_CODEC_H

@@ -5,6 +5,7 @@
  */
 #include <event2/event.h>
 #include <getopt.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -110,6 +111,9 @@ main(int argc, char **argv)
 	struct pipeline *p;
 	int ch, rc;
 
+	/* A client that hangs up mid-answer must not kill the daemon: writes
+	 * to its socket fail with EPIPE instead. */
+	signal(SIGPIPE, SIG_IGN);
 	while ((ch = getopt_long(argc, argv, "c:o:hV", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'c':
