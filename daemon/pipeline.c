@@ -1075,7 +1075,17 @@ on_timer(evutil_socket_t fd, short what, void *arg)
 		while (u64map_next(p->parts, &pos, &key, &val))
 			engine_advance(((struct part *)val)->eng, now);
 	}
-	pipeline_commit(p, !p->once, false);
+	{
+		/* Metrics at [metrics] emit_interval, not at every commit:
+		 * a period's union over the partitions is not free. */
+		int64_t mono = pipeline_mono_ms();
+		bool emit = !p->once && mono - p->last_emit >=
+		    config_int(p->cfg, "metrics", "emit_interval");
+
+		if (emit)
+			p->last_emit = mono;
+		pipeline_commit(p, emit, false);
+	}
 	pipeline_admin_tick(p);
 	if (p->once) {
 		int64_t el = pipeline_mono_ms() - p->t_start;

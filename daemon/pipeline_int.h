@@ -96,6 +96,7 @@ struct pipeline {
 	uint64_t              n_meta_in;
 	uint64_t              n_out[OUT_NTOPICS];	/* acknowledged */
 	int64_t               t_start;
+	int64_t               last_emit;	/* metrics, monotonic ms */
 
 	/* Operations (pipeline_admin.c). */
 	bool                  meta_ready;	/* metadata caught up */
