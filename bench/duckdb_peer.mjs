@@ -7,8 +7,8 @@
 // Semantics as activityd's defaults (SPEC): an action is active iff
 // 10000 < duration_ms < 14400000, counted on the UTC day and month of its
 // start; a session continues while an event starts at most 10 minutes after
-// the end (max of ts + duration) of the events before it, and ends at the
-// max of ts + duration. Prints one JSON object: seconds of the full
+// the previous event's start (SPEC section 2: the gap is between
+// timestamps), and ends at the max of ts + duration. Prints one JSON object: seconds of the full
 // recompute (CSV read included), rows, the MAU per month, the number of DAU
 // days, sessions and users with sessions.
 import { DuckDBInstance } from '@duckdb/node-api';
@@ -45,12 +45,11 @@ GROUP BY month ORDER BY month`);
 const sess = await con.runAndReadAll(`
 WITH o AS (
   SELECT user_id, ts, dur,
-         max(ts + dur) OVER (PARTITION BY user_id ORDER BY ts
-           ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS prev_end
+         lag(ts) OVER (PARTITION BY user_id ORDER BY ts) AS prev_ts
   FROM ev),
 m AS (
   SELECT user_id, ts, dur,
-         sum(CASE WHEN prev_end IS NULL OR ts - prev_end > 600000
+         sum(CASE WHEN prev_ts IS NULL OR ts - prev_ts > 600000
              THEN 1 ELSE 0 END)
            OVER (PARTITION BY user_id ORDER BY ts
              ROWS UNBOUNDED PRECEDING) AS sid
