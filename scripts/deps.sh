@@ -7,7 +7,7 @@ PKGS=(build-essential cmake pkg-config
       librdkafka-dev librocksdb-dev libevent-dev libavro-dev libjansson-dev
       libicu-dev libxxhash-dev libsystemd-dev libcmocka-dev
       systemd kcat python3 gawk gnuplot-nox bsdextrautils
-      clang libclang-rt-14-dev)
+      clang libclang-rt-14-dev valgrind)
 
 missing=()
 for p in "${PKGS[@]}"; do
