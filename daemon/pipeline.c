@@ -528,10 +528,14 @@ pipeline_commit(struct pipeline *p, bool metrics, bool all_final)
 		persist_put_outpage(p->batch, page, p->fresh + i, n);
 	}
 	t1 = pipeline_mono_ms();
+	if (p->fail_after_records > 0 && p->n_in >= p->fail_after_records)
+		store_fail_writes(p->store, "injected fault "
+		    "(ACTIVITYD_FAULT_FAIL_AFTER_RECORDS)");
 	if (store_write(p->store, p->batch, &cause) != 0) {
 		log_error("state commit failed; stopping without advancing "
 		    "offsets", "error=\"%s\"", cause);
 		free(cause);
+		p->state_failed = true;
 		p->exit_code = 1;
 		p->stopping = true;
 		if (p->base != NULL)
@@ -623,11 +627,19 @@ once_done(struct pipeline *p)
 	return true;
 }
 
+/*
+ * Consumes what the queue holds, for at most DRAIN_BUDGET_MS: under a
+ * steady stream the queue never empties, and the commit timer, the
+ * watchdog and the admin endpoints must still get their turn. When the
+ * budget ends with messages left, the wake event is made active again so
+ * that the loop comes back here right after the other due events.
+ */
 static void
 drain(struct pipeline *p)
 {
 	rd_kafka_message_t *msgs[BATCH_MSGS];
 	ssize_t n, i;
+	int64_t until = pipeline_mono_ms() + DRAIN_BUDGET_MS;
 
 	do {
 		n = rd_kafka_consume_batch_queue(p->cq, 0, msgs, BATCH_MSGS);
@@ -635,9 +647,11 @@ drain(struct pipeline *p)
 			handle_message(p, msgs[i]);
 			rd_kafka_message_destroy(msgs[i]);
 		}
-	} while (n > 0 && !p->stopping);
+	} while (n > 0 && !p->stopping && pipeline_mono_ms() < until);
 	if (p->once && once_done(p))
 		event_base_loopbreak(p->base);
+	else if (n > 0 && !p->stopping && p->ev_wake != NULL)
+		event_active(p->ev_wake, EV_READ, 0);
 }
 
 static void
@@ -1152,6 +1166,16 @@ pipeline_new(const struct config *cfg, bool once, char **cause)
 	p->batch = store_batch_new();
 	enc_init(&p->scratch);
 	p->exit_code = 0;
+	{
+		/*
+		 * Test hook for state faults (tests/integration, docs/
+		 * RELIABILITY.md): every RocksDB write fails once N input
+		 * records have been consumed.
+		 */
+		const char *f = getenv("ACTIVITYD_FAULT_FAIL_AFTER_RECORDS");
+
+		p->fail_after_records = f != NULL ? strtoull(f, NULL, 10) : 0;
+	}
 
 	n = config_list(cfg, "metrics", "time_zones", &items);
 	for (i = 0; i < n && i < ACTIVE_MAX_ZONES; i++) {
@@ -1417,7 +1441,7 @@ pipeline_run(struct pipeline *p)
 	}
 	return 0;
 fail:
-	if (p->stopping) {	/* SIGTERM while waiting for a broker */
+	if (p->stopping && p->exit_code == 0) {	/* SIGTERM at start-up */
 		log_notice("stopped during start-up", NULL);
 		free(cause);
 		return 0;

@@ -46,6 +46,10 @@ op_ready(void *arg, const char **why)
 		*why = "state not open";
 		return false;
 	}
+	if (p->state_failed) {
+		*why = "state write failed";
+		return false;
+	}
 	if (!p->meta_ready) {
 		*why = "metadata not caught up";
 		return false;

@@ -35,6 +35,7 @@ enum out_topic {
 };
 
 #define BATCH_MSGS	2048
+#define DRAIN_BUDGET_MS	100	/* consuming before other events run */
 #define CLOSE_SLICE	65536
 #define DLQ_VALUE_MAX	(256 * 1024)	/* under the producer's 1 MB limit */	/* sessions closed per commit at the end */
 
@@ -97,6 +98,8 @@ struct pipeline {
 	uint64_t              n_out[OUT_NTOPICS];	/* acknowledged */
 	int64_t               t_start;
 	int64_t               last_emit;	/* metrics, monotonic ms */
+	bool                  state_failed;	/* a commit's write failed */
+	uint64_t              fail_after_records;	/* test hook; 0: off */
 
 	/* Operations (pipeline_admin.c). */
 	bool                  meta_ready;	/* metadata caught up */
