@@ -588,7 +588,6 @@ static int
 load_open(struct load *l)
 {
 	struct stat	 st;
-	const char	*dir = getenv("ACTIVITYD_SCHEMA_DIR");
 	char		*cause = NULL;
 
 	/* "-" is standard input, shown as "stdin" in row reports. */
@@ -605,8 +604,7 @@ load_open(struct load *l)
 		l->size = (uint64_t)st.st_size;
 	l->csv = csv_new_fd(l->fd, 0);
 
-	l->codec = codec_new(dir != NULL && *dir != '\0' ? dir :
-	    ACTIVITYD_SCHEMA_DIR, &cause);
+	l->codec = codec_new(codec_schema_dir(), &cause);
 	if (l->codec == NULL) {
 		ctl_warn(LOAD_CMD, "%s", cause);
 		free(cause);

@@ -354,7 +354,7 @@ ctl_tail(struct ctl *ctl, int argc, char **argv)
 		{ NULL, 0, NULL, 0 }
 	};
 	struct tail t = { .format = CODEC_AVRO };
-	const char *bootstrap = NULL, *dir, *kind = NULL;
+	const char *bootstrap = NULL, *kind = NULL;
 	struct sigaction sa = { .sa_handler = tail_on_signal };
 	bool from_beginning = false;
 	char *cause = NULL;
@@ -396,9 +396,7 @@ ctl_tail(struct ctl *ctl, int argc, char **argv)
 	if (tail_kind_parse(kind, &t.kind) != 0)
 		return ctl_usage_error(CMD, "bad --kind %s", kind);
 
-	dir = getenv("ACTIVITYD_SCHEMA_DIR");
-	t.codec = codec_new(dir != NULL && *dir != '\0' ? dir :
-	    ACTIVITYD_SCHEMA_DIR, &cause);
+	t.codec = codec_new(codec_schema_dir(), &cause);
 	if (t.codec == NULL) {
 		ctl_warn(CMD, "%s", cause);
 		free(cause);

@@ -1461,3 +1461,11 @@ codec_to_json(struct codec *c, enum codec_schema which,
 	*reason = R_MALFORMED;		/* unless a more precise one is found */
 	return value_to_json(c, &c->s[which].value, reason);
 }
+
+const char *
+codec_schema_dir(void)
+{
+	const char *dir = getenv("ACTIVITYD_SCHEMA_DIR");
+
+	return dir != NULL && *dir != '\0' ? dir : ACTIVITYD_SCHEMA_DIR;
+}

@@ -63,6 +63,9 @@ struct codec;
  * missing, is not a valid schema, or lacks a field activityd needs.
  */
 struct codec *codec_new(const char *schema_dir, char **cause);
+/* The schema directory to use: $ACTIVITYD_SCHEMA_DIR when set and not
+ * empty, else the one the build was configured with. */
+const char *codec_schema_dir(void);
 void codec_free(struct codec *);
 
 /* Confluent schema ids, written when encoding and required when decoding.

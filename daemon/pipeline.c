@@ -1140,7 +1140,6 @@ pipeline_new(const struct config *cfg, bool once, char **cause)
 {
 	struct pipeline *p = xcalloc(1, sizeof *p);
 	const char *const *items;
-	const char *schema_dir;
 	size_t n, i;
 	struct store_opts so = { 0 };
 	struct enc ropts;
@@ -1212,9 +1211,7 @@ pipeline_new(const struct config *cfg, bool once, char **cause)
 			p->econf.act.dims_mask |= 1u << d;
 	}
 
-	schema_dir = getenv("ACTIVITYD_SCHEMA_DIR");
-	p->codec = codec_new(schema_dir ? schema_dir : ACTIVITYD_SCHEMA_DIR,
-	    cause);
+	p->codec = codec_new(codec_schema_dir(), cause);
 	if (p->codec == NULL)
 		goto fail;
 	codec_set_schema_id(p->codec, CODEC_INTERACTION,
