@@ -33,6 +33,26 @@ period_bias(int32_t p)
 	return (uint32_t)p ^ 0x80000000u;
 }
 
+/* An active-family key, as persist_save_partition writes it. */
+struct active_key {
+	int         kind;
+	int32_t     period;
+	struct strv zone;
+};
+
+static bool
+active_key_parse(const void *k, size_t kl, struct active_key *out)
+{
+	const uint8_t *p = k;
+
+	if (kl < 14 || kl != 14 + (size_t)p[9])
+		return false;
+	out->kind = p[4];
+	out->period = (int32_t)(be32_get(p + 5) ^ 0x80000000u);
+	out->zone = (struct strv){ (const char *)p + 10, p[9] };
+	return true;
+}
+
 int
 persist_load_partition(struct store *st, struct engine *g, int32_t part,
     struct tzcal *const *zones, size_t nzones, char **cause)
@@ -63,29 +83,22 @@ persist_load_partition(struct store *st, struct engine *g, int32_t part,
 
 	it = store_iter_prefix(st, STORE_CF_ACTIVE, prefix, 4);
 	while (rc == 0 && store_iter_next(it, &k, &kl, &v, &vl)) {
-		const uint8_t *p = k;
-		size_t zl, z;
-		int kind;
-		int32_t period;
+		struct active_key ak;
+		size_t z;
 
-		if (kl < 4 + 1 + 4 + 1 + 4 || (zl = p[9], kl != 14 + zl)) {
+		if (!active_key_parse(k, kl, &ak)) {
 			*cause = xasprintf("partition %d: bad active key",
 			    part);
 			rc = -1;
 			break;
 		}
-		kind = p[4];
-		period = (int32_t)(be32_get(p + 5) ^ 0x80000000u);
-		for (z = 0; z < nzones; z++) {
-			const char *name = tzcal_name(zones[z]);
-
-			if (strlen(name) == zl && memcmp(name, p + 10, zl) == 0)
+		for (z = 0; z < nzones; z++)
+			if (strv_eq(strv_c(tzcal_name(zones[z])), ak.zone))
 				break;
-		}
-		if (z == nzones || kind > PERIOD_MONTH)
+		if (z == nzones || ak.kind > PERIOD_MONTH)
 			continue;	/* a zone no longer configured */
-		if (engine_decode_pset_chunk(g, (int)z, (enum period_kind)kind,
-		    period, v, vl) != 0) {
+		if (engine_decode_pset_chunk(g, (int)z,
+		    (enum period_kind)ak.kind, ak.period, v, vl) != 0) {
 			*cause = xasprintf("partition %d: corrupt active-user "
 			    "chunk", part);
 			rc = -1;
@@ -210,18 +223,17 @@ persist_zones(struct store *st, char ***names)
 	char **z = NULL;
 
 	while (store_iter_next(it, &k, &kl, &v, &vl)) {
-		const uint8_t *p = k;
-		size_t zl;
+		struct active_key ak;
 
-		if (kl < 14 || (zl = p[9], kl != 14 + zl))
+		if (!active_key_parse(k, kl, &ak))
 			continue;
 		for (i = 0; i < n; i++)
-			if (strlen(z[i]) == zl && memcmp(z[i], p + 10, zl) == 0)
+			if (strv_eq(strv_c(z[i]), ak.zone))
 				break;
 		if (i < n)
 			continue;
 		z = xgrow(z, &cap, n + 1, sizeof *z);
-		z[n++] = xstrndup((const char *)p + 10, zl);
+		z[n++] = xstrndup(ak.zone.p, ak.zone.len);
 	}
 	store_iter_free(it);
 	*names = z;
