@@ -9,44 +9,8 @@
 #    exit codes of docs/cli.md; --sort produces in timestamp order.
 set -euo pipefail
 
-CTL=${BUILD_DIR:?}/activityctl
-T=$(mktemp -d)
-BPID=
-
-cleanup() {
-	if [ -n "$BPID" ]; then
-		kill "$BPID" 2>/dev/null || true
-		wait "$BPID" 2>/dev/null || true
-	fi
-	rm -rf "$T"
-}
-trap cleanup EXIT
-
-fail() {
-	echo "FAIL: $*" >&2
-	exit 1
-}
-
-# expect_eq WHAT GOT WANT
-expect_eq() {
-	[ "$2" == "$3" ] || fail "$1: got '$2', want '$3'"
-}
-
-# Runs a command that must exit with the given status; output to $T/out,
-# $T/err.
-expect_rc() {
-	local want=$1 rc=0
-	shift
-	"$@" >"$T/out" 2>"$T/err" || rc=$?
-	[ "$rc" -eq "$want" ] ||
-		fail "exit $rc, want $want: $* ($(cat "$T/err"))"
-}
-
-# Records in a topic, counted by a fixed line per record: keys and values
-# may hold newlines or raw Avro bytes.
-count_records() {
-	kcat -C -b "$BOOTSTRAP" -t "$1" -e -o beginning -q -f 'r\n' | wc -l
-}
+. "${SRC_DIR:?}/tests/integration/lib.sh"
+it_init
 
 # --- generate ---------------------------------------------------------
 
@@ -99,14 +63,7 @@ done
 
 # --- broker -------------------------------------------------------------
 
-mkfifo "$T/bootstrap"
-"$CTL" broker --partitions 4 >"$T/bootstrap" 2>"$T/broker.err" &
-BPID=$!
-exec 3<"$T/bootstrap"
-read -r -t 20 line <&3 || fail "no bootstrap line from the broker"
-[[ "$line" =~ ^bootstrap=127\.0\.0\.1:[0-9]+$ ]] ||
-	fail "first broker line: '$line'"
-BOOTSTRAP=${line#bootstrap=}
+broker_start --partitions 4
 expect_eq "interactions partitions" "$(kcat -L -b "$BOOTSTRAP" \
     -t interactions | grep -c '^    partition ')" 4
 
