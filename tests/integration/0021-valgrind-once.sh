@@ -10,12 +10,7 @@ command -v valgrind >/dev/null || fail "valgrind is not installed"
 it_init
 
 broker_start --partitions 4
-"$CTL" generate --events 5000 --metadata 500 --users 1500 --seed 3 \
-	--out "$T/data" >/dev/null
-"$CTL" load --kind metadata --csv "$T/data/user_metadata_sample.csv" \
-	--bootstrap "$BOOTSTRAP" --topic user-metadata >/dev/null 2>&1
-"$CTL" load --kind interactions --csv "$T/data/user_interactions_sample.csv" \
-	--bootstrap "$BOOTSTRAP" --topic interactions >/dev/null 2>&1
+load_sample 5000 500 1500 3
 # A record that is not an event: the dead-letter path runs too.
 printf 'u1:not avro\n' | kcat -P -b "$BOOTSTRAP" -t interactions -K: -p 0
 write_config "$T/v.conf" "$T/state" '[log]' 'level = warning'

@@ -10,12 +10,7 @@ set -euo pipefail
 it_init
 
 broker_start --partitions 4
-"$CTL" generate --events 40000 --metadata 1000 --users 5000 --seed 8 \
-	--out "$T/data" >/dev/null
-"$CTL" load --kind metadata --csv "$T/data/user_metadata_sample.csv" \
-	--bootstrap "$BOOTSTRAP" --topic user-metadata >/dev/null 2>&1
-"$CTL" load --kind interactions --csv "$T/data/user_interactions_sample.csv" \
-	--bootstrap "$BOOTSTRAP" --topic interactions >/dev/null 2>&1
+load_sample 40000 1000 5000 8
 
 write_config "$T/f.conf" "$T/state" '[state]' 'commit_interval = 10ms'
 rc=0

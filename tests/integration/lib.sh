@@ -10,6 +10,7 @@
 #   run_once CONF NAME       activityd -c CONF --once, must exit 0
 #   gen_sample EVENTS METADATA USERS SEED   sample CSVs, $GEN_EVENTS $GEN_META
 #   load_csv KIND CSV TOPIC FORMAT LOADED REJECTED   activityctl load
+#   load_sample EVENTS METADATA USERS SEED   generate into $T/data, load both
 #   log_field NAME FIELD     a number of the daemon's "backfill done" line
 #   count_records TOPIC      records in a topic (any bytes in them)
 #   compare_active WHAT QUERY_CSV NAIVE_CSV   exact columns, HLL within 3 SE
@@ -125,6 +126,20 @@ load_csv() {
 	    --topic "$3" --format "$4"
 	expect_eq "load $2 as $4 to $3" "$(tail -1 "$T/out")" \
 	    "loaded $5 records, rejected $6 rows"
+}
+
+# load_sample EVENTS METADATA USERS SEED: generated sample in $T/data,
+# metadata and interactions loaded (Avro) to their default topics.
+load_sample() {
+	"$CTL" generate --events "$1" --metadata "$2" --users "$3" --seed "$4" \
+	    --out "$T/data" >/dev/null
+	"$CTL" load --kind metadata --csv "$T/data/user_metadata_sample.csv" \
+	    --bootstrap "$BOOTSTRAP" --topic user-metadata >/dev/null 2>&1 ||
+		fail "loading the metadata sample"
+	"$CTL" load --kind interactions \
+	    --csv "$T/data/user_interactions_sample.csv" \
+	    --bootstrap "$BOOTSTRAP" --topic interactions >/dev/null 2>&1 ||
+		fail "loading the interactions sample"
 }
 
 # log_field NAME FIELD: a field of the daemon's "backfill done" line in
