@@ -4,7 +4,9 @@
  * A pset stores its entries in an insertion-ordered array (so that the
  * entries added since the last commit are simply a suffix, written behind
  * as one small record) and indexes them with an open-addressing table of
- * entry positions keyed by a multiplicative hash of the user id.
+ * user ids keyed by a multiplicative hash of the id. Membership is all the
+ * index answers, so a slot holds the id itself: a probe reads one cache
+ * line, not a slot and then the entry it points to.
  *
  * Per event the cost is one zone lookup per reporting zone and one probe
  * per period; the last pset touched per (zone, kind) is cached because a
@@ -36,7 +38,7 @@ struct pset {
 	struct pentry *ent;
 	size_t         n, cap;
 	size_t         committed;
-	uint32_t      *slots;		/* entry index + 1; 0 = empty */
+	uint32_t      *slots;		/* uid + 1; 0 = empty */
 	uint32_t       nbits;		/* log2 of the slot count */
 	struct hll    *hll;
 	uint32_t      *dcount[DIM_COUNT];
@@ -165,7 +167,7 @@ pset_probe(const struct pset *s, uint32_t uid)
 	uint32_t mask = ((uint32_t)1 << s->nbits) - 1;
 	uint32_t i = slot_hash(uid, s->nbits);
 
-	while (s->slots[i] != 0 && s->ent[s->slots[i] - 1].uid != uid)
+	while (s->slots[i] != 0 && s->slots[i] != uid + 1)
 		i = (i + 1) & mask;
 	return i;
 }
@@ -179,7 +181,7 @@ pset_grow(struct pset *s)
 	s->nbits++;
 	s->slots = xcalloc((size_t)1 << s->nbits, sizeof *s->slots);
 	for (i = 0; i < s->n; i++)
-		s->slots[pset_probe(s, s->ent[i].uid)] = i + 1;
+		s->slots[pset_probe(s, s->ent[i].uid)] = s->ent[i].uid + 1;
 }
 
 static void
@@ -229,10 +231,13 @@ static bool
 pset_add(struct active *a, struct pset *s, uint32_t uid, uint64_t uhash,
     const uint16_t *codes)
 {
-	uint32_t i = pset_probe(s, uid);
+	uint32_t i;
 	struct pentry *e;
 	int d;
 
+	if (uid == UINT32_MAX)	/* the slot value uid + 1 would be 0 */
+		fatalx("active: user id %u out of range", uid);
+	i = pset_probe(s, uid);
 	if (s->slots[i] != 0)
 		return false;
 	s->ent = xgrow(s->ent, &s->cap, s->n + 1, sizeof *s->ent);
@@ -240,7 +245,7 @@ pset_add(struct active *a, struct pset *s, uint32_t uid, uint64_t uhash,
 	e->uid = uid;
 	for (d = 0; d < DIM_COUNT; d++)
 		e->codes[d] = (a->conf.dims_mask & (1u << d)) ? codes[d] : 0;
-	s->slots[i] = (uint32_t)s->n;
+	s->slots[i] = uid + 1;
 	for (d = 0; d < DIM_COUNT; d++) {
 		if (a->conf.dims_mask & (1u << d))
 			pset_count_dim(s, (enum dim)d, e->codes[d]);
@@ -262,14 +267,55 @@ pset_add(struct active *a, struct pset *s, uint32_t uid, uint64_t uhash,
 	return true;
 }
 
+/*
+ * The sets an event goes to are gathered first and their slots prefetched,
+ * so that the probes of a day and a month set (and of every zone) wait on
+ * memory together rather than one after the other.
+ */
+#define ADD_BATCH	16
+
+struct add_ctx {
+	struct pset    *sets[ADD_BATCH];
+	size_t          n;
+	uint32_t        uid;
+	uint64_t        uhash;
+	const uint16_t *codes;
+};
+
+static void
+add_flush(struct active *a, struct add_ctx *c)
+{
+	size_t i;
+
+	for (i = 0; i < c->n; i++)
+		__builtin_prefetch(&c->sets[i]->slots[slot_hash(c->uid,
+		    c->sets[i]->nbits)]);
+	for (i = 0; i < c->n; i++)
+		pset_add(a, c->sets[i], c->uid, c->uhash, c->codes);
+	c->n = 0;
+}
+
+static void
+add_push(struct active *a, struct add_ctx *c, struct pset *s)
+{
+	if (c->n == ADD_BATCH)
+		add_flush(a, c);
+	c->sets[c->n++] = s;
+}
+
 bool
 active_add(struct active *a, uint32_t uid, uint64_t uhash,
     const struct meta_entry *me, int64_t ts, int64_t dur)
 {
+	struct add_ctx c;
 	size_t z;
 
 	if (!active_is_active(a, dur))
 		return false;
+	c.n = 0;
+	c.uid = uid;
+	c.uhash = uhash;
+	c.codes = me->codes;
 	for (z = 0; z < a->conf.n_zones; z++) {
 		struct tzcal *tz = a->zones[z];
 		int32_t d0 = tzcal_day(tz, ts), d1 = d0, d, m;
@@ -277,13 +323,12 @@ active_add(struct active *a, uint32_t uid, uint64_t uhash,
 		if (a->conf.span)
 			d1 = tzcal_day(tz, ts + dur);
 		for (d = d0; d <= d1; d++)
-			pset_add(a, pset_get(a, (int)z, PERIOD_DAY, d), uid,
-			    uhash, me->codes);
+			add_push(a, &c, pset_get(a, (int)z, PERIOD_DAY, d));
 		for (m = tzcal_month_of_day(d0); m <= tzcal_month_of_day(d1);
 		    m++)
-			pset_add(a, pset_get(a, (int)z, PERIOD_MONTH, m), uid,
-			    uhash, me->codes);
+			add_push(a, &c, pset_get(a, (int)z, PERIOD_MONTH, m));
 	}
+	add_flush(a, &c);
 	return true;
 }
 
