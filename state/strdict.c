@@ -2,44 +2,81 @@
  * strdict: string interning with dense 32-bit ids (see strdict.h).
  *
  * Layout: an open-addressing table of slots (id + 32 bits of the hash, so
- * most probes are decided without touching the string), an array of entries
- * (string pointer, length, full hash) indexed by id, and an arena of 64 KiB
- * chunks holding the bytes. The full hash is kept because the HyperLogLog
- * sketches need it for every new (user, period) pair and growing the table
- * must not rehash strings.
+ * most probes are decided without touching the string), entries indexed by
+ * id (full hash, length, a pointer to the bytes and room for a short
+ * string), and an arena of 64 KiB chunks holding longer strings. The full
+ * hash is kept because the HyperLogLog sketches need it for every new
+ * (user, period) pair and growing the table must not rehash strings.
+ *
+ * A lookup that finds its string reads the slot and the entry, one cache
+ * line each: strings of up to ENTRY_INLINE bytes (user ids such as
+ * "u000123") sit in the entry itself. Entries live in segments that never
+ * move (segment k holds SEG0 << k entries), so a view of an inline string
+ * stays valid as the dictionary grows.
  */
 #include "strdict.h"
 
 #include <stdlib.h>
 #include <string.h>
+#define XXH_INLINE_ALL		/* short keys: no call, no dispatch */
 #include <xxhash.h>
 
 #include "xmalloc.h"
 
 #define ARENA_CHUNK	(64 * 1024)
+#define ENTRY_INLINE	12
+#define SEG0_BITS	4		/* the first segment holds 16 entries */
+#define SEG_MAX		(33 - SEG0_BITS)	/* ids up to 2^32 - 2 */
 
 struct slot {
 	uint32_t id;		/* STRDICT_NONE when empty */
 	uint32_t hash32;
 };
 
+/* 32 bytes: two entries per cache line, never straddling one. */
 struct entry {
-	const char *p;
-	uint32_t    len;
 	uint64_t    hash;
+	uint32_t    len;
+	char        inl[ENTRY_INLINE];
+	const char *p;			/* inl, or arena bytes */
 };
 
 struct strdict {
 	struct slot  *slots;
 	size_t        mask;		/* nslots - 1, power of two */
-	struct entry *ent;
-	size_t        n, cap;
+	struct entry *seg[SEG_MAX];
+	size_t        n;
 	char        **chunks;
 	size_t        nchunks, chunks_cap;
 	char         *open;		/* chunk small strings go to */
 	size_t        open_used;
 	size_t        arena_bytes;
 };
+
+/*
+ * Segment k starts at id SEG0 * (2^k - 1): with v = id / SEG0 + 1, k is
+ * the index of v's top bit and the offset id - SEG0 * (2^k - 1).
+ */
+static inline struct entry *
+entry_of(const struct strdict *d, uint32_t id)
+{
+	uint32_t v = (id >> SEG0_BITS) + 1;
+	int k = 31 - __builtin_clz(v);
+
+	return &d->seg[k][id - (((1u << k) - 1) << SEG0_BITS)];
+}
+
+/* Cache-line aligned, so that no entry straddles two lines. */
+static struct entry *
+seg_alloc(int k)
+{
+	size_t size = ((size_t)1 << (k + SEG0_BITS)) * sizeof(struct entry);
+	struct entry *e = aligned_alloc(64, size);
+
+	if (e == NULL)
+		fatalx("out of memory (%zu bytes)", size);
+	return e;
+}
 
 struct strdict *
 strdict_new(void)
@@ -63,8 +100,9 @@ strdict_free(struct strdict *d)
 		return;
 	for (i = 0; i < d->nchunks; i++)
 		free(d->chunks[i]);
+	for (i = 0; i < SEG_MAX; i++)
+		free(d->seg[i]);
 	free(d->chunks);
-	free(d->ent);
 	free(d->slots);
 	free(d);
 }
@@ -107,13 +145,19 @@ grow_table(struct strdict *d)
 
 	for (i = 0; i < nslots; i++)
 		ns[i].id = STRDICT_NONE;
-	for (i = 0; i < d->n; i++) {
-		size_t j = (size_t)d->ent[i].hash & (nslots - 1);
+	/* The old slots hold every id and the hash bits that place it. */
+	for (i = 0; i <= d->mask; i++) {
+		uint32_t id = d->slots[i].id;
+		uint64_t h;
+		size_t j;
 
+		if (id == STRDICT_NONE)
+			continue;
+		h = entry_of(d, id)->hash;
+		j = (size_t)h & (nslots - 1);
 		while (ns[j].id != STRDICT_NONE)
 			j = (j + 1) & (nslots - 1);
-		ns[j].id = (uint32_t)i;
-		ns[j].hash32 = (uint32_t)(d->ent[i].hash >> 32);
+		ns[j] = d->slots[i];
 	}
 	free(d->slots);
 	d->slots = ns;
@@ -132,7 +176,7 @@ probe(const struct strdict *d, struct strv s, uint64_t h)
 		if (sl->id == STRDICT_NONE)
 			return j;
 		if (sl->hash32 == h32) {
-			const struct entry *e = &d->ent[sl->id];
+			const struct entry *e = entry_of(d, sl->id);
 
 			if (e->len == s.len &&
 			    (s.len == 0 || memcmp(e->p, s.p, s.len) == 0))
@@ -155,6 +199,8 @@ strdict_intern(struct strdict *d, struct strv s, bool *created)
 {
 	uint64_t h = XXH3_64bits(s.p, s.len);
 	size_t j = probe(d, s, h);
+	uint32_t id = (uint32_t)d->n;
+	int k;
 	struct entry *e;
 
 	if (created)
@@ -163,32 +209,42 @@ strdict_intern(struct strdict *d, struct strv s, bool *created)
 		return d->slots[j].id;
 	if (d->n >= STRDICT_NONE - 1)
 		fatalx("string dictionary full");
-	d->ent = xgrow(d->ent, &d->cap, d->n + 1, sizeof *d->ent);
-	e = &d->ent[d->n];
-	e->p = arena_copy(d, s);
-	e->len = (uint32_t)s.len;
+	k = 31 - __builtin_clz((id >> SEG0_BITS) + 1);
+	if (d->seg[k] == NULL)
+		d->seg[k] = seg_alloc(k);
+	e = entry_of(d, id);
 	e->hash = h;
-	d->slots[j].id = (uint32_t)d->n;
+	e->len = (uint32_t)s.len;
+	if (s.len <= ENTRY_INLINE) {
+		if (s.len)
+			memcpy(e->inl, s.p, s.len);
+		e->p = e->inl;
+	} else
+		e->p = arena_copy(d, s);
+	d->slots[j].id = id;
 	d->slots[j].hash32 = (uint32_t)(h >> 32);
 	d->n++;
 	/* Keep the load factor under 3/4. */
 	if (d->n * 4 > (d->mask + 1) * 3)
 		grow_table(d);
-	return (uint32_t)(d->n - 1);
+	return id;
 }
 
 struct strv
 strdict_get(const struct strdict *d, uint32_t id)
 {
+	const struct entry *e;
+
 	if (id >= d->n)
 		return (struct strv){ NULL, 0 };
-	return (struct strv){ d->ent[id].p, d->ent[id].len };
+	e = entry_of(d, id);
+	return (struct strv){ e->p, e->len };
 }
 
 uint64_t
 strdict_hash(const struct strdict *d, uint32_t id)
 {
-	return id < d->n ? d->ent[id].hash : 0;
+	return id < d->n ? entry_of(d, id)->hash : 0;
 }
 
 size_t
@@ -200,7 +256,11 @@ strdict_count(const struct strdict *d)
 size_t
 strdict_memory(const struct strdict *d)
 {
-	return sizeof *d + (d->mask + 1) * sizeof *d->slots +
-	    d->cap * sizeof *d->ent + d->chunks_cap * sizeof(char *) +
-	    d->arena_bytes;
+	size_t n = sizeof *d + (d->mask + 1) * sizeof *d->slots +
+	    d->chunks_cap * sizeof(char *) + d->arena_bytes;
+	int k;
+
+	for (k = 0; k < SEG_MAX && d->seg[k] != NULL; k++)
+		n += ((size_t)1 << (k + SEG0_BITS)) * sizeof *d->seg[k];
+	return n;
 }

@@ -132,12 +132,64 @@ grows_past_many_resizes(void **state)
 	strdict_free(d);
 }
 
+/* Row i: i % 41 bytes; from 4 bytes on they start with i (so they are
+ * distinct, NULs included), shorter ones are "", "a", "ab", "abc". */
+static struct strv
+row(char *buf, uint32_t i)
+{
+	size_t len = i % 41, k;
+
+	for (k = 0; k < len; k++)
+		buf[k] = (char)('a' + k % 26);
+	if (len >= 4)
+		memcpy(buf, &i, sizeof i);
+	return (struct strv){ buf, len };
+}
+
+/* Lengths around the inline limit (12 bytes) and ids around segment
+ * starts (16, 48, 112, ...): every string comes back byte for byte. */
+static void
+short_and_long_strings_across_segments(void **state)
+{
+	enum { N = 600 };
+	struct strdict *d = strdict_new();
+	struct strv v[N];
+	char buf[64];
+	uint32_t i, id;
+
+	(void)state;
+	for (i = 0; i < N; i++) {
+		struct strv want = row(buf, i);
+		bool created = false;
+
+		id = strdict_intern(d, want, &created);
+		v[i] = strdict_get(d, id);
+		/* The short ones are new only in the first 41 rows. */
+		assert_int_equal(created, want.len >= 4 || i < 41);
+		assert_true(strv_eq(v[i], want));
+	}
+	/* Every view is still the same after the later growth. */
+	for (i = 0; i < N; i++) {
+		struct strv want = row(buf, i);
+
+		assert_true(strv_eq(v[i], want));
+		id = strdict_find(d, want);
+		assert_ptr_equal(strdict_get(d, id).p, v[i].p);
+		assert_true(strdict_hash(d, id) == hll_hash(buf, want.len));
+	}
+	/* Ids 0..3 went to "", "a", "ab", "abc" in the first 41 rows. */
+	assert_int_equal(strdict_find(d, STRV("abc")), 3);
+	assert_int_equal(strdict_count(d), N - (N / 41 + 1) * 4 + 4);
+	strdict_free(d);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(ids_are_dense_in_first_seen_order),
 		cmocka_unit_test(grows_past_many_resizes),
+		cmocka_unit_test(short_and_long_strings_across_segments),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
