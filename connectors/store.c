@@ -23,9 +23,11 @@
  * replays them into the store's one rocksdb_writebatch_t and writes it.
  */
 #include <errno.h>
+#include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 
 #include <rocksdb/c.h>
 
@@ -35,6 +37,8 @@
 
 #define STORE_MAX_OPEN_FILES	512
 #define STORE_BLOOM_BITS	10.0
+/* Free space below which a writable open is refused (see store_check_space). */
+#define STORE_MIN_FREE		((uint64_t)1 << 20)
 
 static const char *const store_cf_names[STORE_NCF] = {
 	[STORE_CF_DEFAULT] = "default",
@@ -195,6 +199,47 @@ store_exists(const char *dir)
 	r = stat(path, &st);
 	free(path);
 	return r == 0;
+}
+
+/*
+ * RocksDB's info log (LOG, in the state directory) aborts the process on
+ * a write after a failed one (an assertion of the packaged librocksdb),
+ * and opening on a nearly full filesystem fails exactly so: with 128 kB
+ * free, the open died with SIGABRT instead of returning an error. So a
+ * writable open wants STORE_MIN_FREE available to an unprivileged user (in
+ * the directory, or in its parent when it is still to be created).
+ */
+static int
+store_check_space(const char *dir, char **cause)
+{
+	struct statvfs	 sv;
+	char		*parent = NULL, *slash;
+	const char	*at = dir;
+	uint64_t	 avail;
+	int		 r;
+
+	r = statvfs(at, &sv);
+	if (r != 0 && errno == ENOENT) {
+		parent = xstrdup(dir);
+		slash = strrchr(parent, '/');
+		if (slash == NULL)
+			at = ".";
+		else {
+			slash[slash == parent ? 1 : 0] = '\0';	/* "/x": "/" */
+			at = parent;
+		}
+		r = statvfs(at, &sv);
+		free(parent);
+	}
+	if (r != 0)
+		return 0;	/* RocksDB reports a directory it cannot make */
+	avail = (uint64_t)sv.f_bavail * sv.f_frsize;
+	if (avail >= STORE_MIN_FREE)
+		return 0;
+	*cause = xasprintf("state directory %s: %s (%" PRIu64 " bytes "
+	    "available, %" PRIu64 " needed to open)", dir, strerror(ENOSPC),
+	    avail, STORE_MIN_FREE);
+	return -1;
 }
 
 /* Open the database with every existing column family plus ours. */
@@ -377,6 +422,9 @@ store_open(const char *dir, const struct store_opts *so, char **cause)
 		    "RocksDB database)", dir);
 		return NULL;
 	}
+
+	if (!so->read_only && store_check_space(dir, cause) != 0)
+		return NULL;
 
 	s = xcalloc(1, sizeof *s);
 	s->dir = xstrdup(dir);
