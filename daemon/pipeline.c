@@ -503,6 +503,11 @@ pipeline_commit(struct pipeline *p, bool metrics, bool all_final)
 	int64_t t0 = pipeline_mono_ms(), t1, t2;
 	size_t nops, nbytes;
 
+	/* After a failed write the daemon only stops: no later commit (the
+	 * revocation at close, the final flush) may write the failed batch
+	 * after all, advancing the offsets the error said were kept. */
+	if (p->state_failed)
+		return -1;
 	if (metrics)
 		emit_metrics(p, all_final);
 	while (u64map_next(p->parts, &pos, &key, &val)) {
