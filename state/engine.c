@@ -177,8 +177,9 @@ on_close(void *arg, uint32_t uid, const struct sess *s)
 	g->types = xgrow(g->types, &g->captypes, s->ntypes ? s->ntypes : 1,
 	    sizeof *g->types);
 	for (i = 0; i < s->ntypes; i++) {
-		g->types[i].type = strdict_get(g->strings, s->types[i].code);
-		g->types[i].count = s->types[i].count;
+		g->types[i].type = strdict_get(g->strings,
+		    sess_types(s)[i].code);
+		g->types[i].count = sess_types(s)[i].count;
 	}
 	if (s->ntypes > 1)
 		qsort(g->types, s->ntypes, sizeof *g->types, type_cmp);

@@ -10,7 +10,15 @@
  * updates: extending a session does not touch the heap; when an entry
  * reaches the top, a session that grew is pushed back with its current
  * deadline and an entry whose session was merged away is dropped. So the
- * per-event cost is independent of the number of open sessions.
+ * per-event cost is independent of the number of open sessions. Closing
+ * everything (end of input) sorts the heap once and drains it in order: a
+ * sorted array is a valid heap, and reading it front to back (prefetching
+ * the users ahead) is far cheaper than a sift-down per session.
+ *
+ * A user's session array comes from a pool of blocks of 1, 2, 4 or 8
+ * sessions with a free list per size (larger arrays from malloc): most
+ * users have one or two open sessions, and a malloc'd array of the
+ * minimum capacity would cost four summaries plus the allocator's header.
  */
 #include "sessionizer.h"
 
@@ -29,9 +37,22 @@
 #define TIME_OK(t)	((t) >= -(INT64_C(1) << 52) && (t) <= (INT64_C(1) << 52))
 #define TIME_SPAN_MAX	(INT64_C(1) << 54)
 
+#define POOL_CLASSES	4		/* blocks of 1, 2, 4, 8 sessions */
+#define POOL_CHUNK	(256 * 1024)
+#define DRAIN_AHEAD	16		/* users prefetched when draining */
+
 struct ulist {
 	struct sess *s;
-	uint32_t     n, cap;
+	uint32_t     n, cap;	/* cap: a power of two, or 0 */
+};
+
+struct pool {
+	struct sess *free[POOL_CLASSES];	/* linked through the block */
+	char       **chunks;
+	size_t       nchunks, capchunks;
+	char        *cur;			/* carving point in the last chunk */
+	size_t       left;
+	size_t       big;			/* bytes of malloc'd arrays */
 };
 
 struct hent {
@@ -47,8 +68,10 @@ struct sessionizer {
 	void                   *cb_arg;
 	struct ulist           *users;
 	size_t                  nusers;		/* allocated entries */
-	struct hent            *heap;
-	size_t                  nheap, capheap;
+	struct hent            *heap;		/* [head, nheap) */
+	size_t                  head, nheap, capheap;
+	bool                    sorted;		/* draining a sorted heap */
+	struct pool             pool;
 	size_t                  open;
 	uint32_t                next_serial;
 	int64_t                 max_ts;		/* INT64_MIN: none yet */
@@ -76,9 +99,92 @@ sessionizer_new(const struct sessionizer_conf *conf, struct strdict *strings,
 static void
 sess_release(struct sess *s)
 {
-	free(s->types);
-	s->types = NULL;
+	if (s->captypes)
+		free(s->t.ext);
 	s->ntypes = s->captypes = 0;
+}
+
+/* ---- session arrays ---- */
+
+static int
+pool_class(uint32_t cap)
+{
+	return __builtin_ctz(cap);
+}
+
+static struct sess *
+pool_get(struct pool *p, uint32_t cap)
+{
+	size_t size = (size_t)cap * sizeof(struct sess);
+	struct sess *b;
+	int c;
+
+	if (cap > 1u << (POOL_CLASSES - 1)) {
+		p->big += size;
+		return xmalloc(size);
+	}
+	c = pool_class(cap);
+	if ((b = p->free[c]) != NULL) {
+		memcpy(&p->free[c], b, sizeof b);
+		return b;
+	}
+	if (p->left < size) {
+		p->chunks = xgrow(p->chunks, &p->capchunks, p->nchunks + 1,
+		    sizeof *p->chunks);
+		p->cur = p->chunks[p->nchunks++] = xmalloc(POOL_CHUNK);
+		p->left = POOL_CHUNK;
+	}
+	b = (struct sess *)(void *)p->cur;
+	p->cur += size;
+	p->left -= size;
+	return b;
+}
+
+static void
+pool_put(struct pool *p, struct sess *b, uint32_t cap)
+{
+	int c;
+
+	if (cap > 1u << (POOL_CLASSES - 1)) {
+		p->big -= (size_t)cap * sizeof(struct sess);
+		free(b);
+		return;
+	}
+	c = pool_class(cap);
+	memcpy(b, &p->free[c], sizeof b);
+	p->free[c] = b;
+}
+
+/* Room for at least `need` sessions in the user's array. */
+static void
+ulist_reserve(struct sessionizer *z, struct ulist *ul, size_t need)
+{
+	uint32_t cap = ul->cap ? ul->cap : 1;
+	struct sess *s;
+
+	if (need <= ul->cap)
+		return;
+	while (cap < need) {
+		if (cap > UINT32_MAX / 2)
+			fatalx("too many open sessions of one user");
+		cap *= 2;
+	}
+	s = pool_get(&z->pool, cap);
+	if (ul->n)
+		memcpy(s, ul->s, ul->n * sizeof *s);
+	if (ul->cap)
+		pool_put(&z->pool, ul->s, ul->cap);
+	ul->s = s;
+	ul->cap = cap;
+}
+
+static void
+ulist_release(struct sessionizer *z, struct ulist *ul)
+{
+	if (ul->cap)
+		pool_put(&z->pool, ul->s, ul->cap);
+	ul->s = NULL;
+	ul->n = ul->cap = 0;
 }
 
 void
@@ -91,8 +197,11 @@ sessionizer_free(struct sessionizer *z)
 	for (i = 0; i < z->nusers; i++) {
 		for (j = 0; j < z->users[i].n; j++)
 			sess_release(&z->users[i].s[j]);
-		free(z->users[i].s);
+		ulist_release(z, &z->users[i]);
 	}
+	for (i = 0; i < z->pool.nchunks; i++)
+		free(z->pool.chunks[i]);
+	free(z->pool.chunks);
 	free(z->users);
 	free(z->heap);
 	free(z);
@@ -108,12 +217,48 @@ hent_less(const struct hent *a, const struct hent *b)
 	return a->uid < b->uid;
 }
 
+static int
+hent_cmp(const void *a, const void *b)
+{
+	if (hent_less(a, b))
+		return -1;
+	return hent_less(b, a);
+}
+
+static size_t
+heap_size(const struct sessionizer *z)
+{
+	return z->nheap - z->head;
+}
+
+/* Sorted, drained order: a sorted array is a heap, from its front. */
+static void
+heap_sort(struct sessionizer *z)
+{
+	if (z->sorted)
+		return;
+	qsort(z->heap, z->nheap, sizeof *z->heap, hent_cmp);
+	z->sorted = true;
+}
+
+static void
+heap_unsort(struct sessionizer *z)
+{
+	if (!z->sorted)
+		return;
+	memmove(z->heap, z->heap + z->head, heap_size(z) * sizeof *z->heap);
+	z->nheap -= z->head;
+	z->head = 0;
+	z->sorted = false;
+}
+
 static void
 heap_push(struct sessionizer *z, int64_t deadline, uint32_t uid,
     uint32_t serial)
 {
 	size_t i;
 
+	heap_unsort(z);
 	z->heap = xgrow(z->heap, &z->capheap, z->nheap + 1, sizeof *z->heap);
 	i = z->nheap++;
 	z->heap[i] = (struct hent){ deadline, uid, serial };
@@ -135,6 +280,13 @@ heap_pop(struct sessionizer *z)
 {
 	size_t i = 0;
 
+	if (z->sorted) {
+		if (++z->head == z->nheap) {
+			z->head = z->nheap = 0;
+			z->sorted = false;
+		}
+		return;
+	}
 	z->heap[0] = z->heap[--z->nheap];
 	for (;;) {
 		size_t l = 2 * i + 1, r = l + 1, m = i;
@@ -151,6 +303,20 @@ heap_pop(struct sessionizer *z)
 		z->heap[i] = t;
 		i = m;
 	}
+}
+
+/* Sorted drain: the users, then their sessions, of entries ahead. */
+static void
+heap_prefetch(const struct sessionizer *z)
+{
+	size_t far = z->head + DRAIN_AHEAD, near = z->head + DRAIN_AHEAD / 2;
+
+	if (!z->sorted)
+		return;
+	if (far < z->nheap)
+		__builtin_prefetch(&z->users[z->heap[far].uid]);
+	if (near < z->nheap)
+		__builtin_prefetch(z->users[z->heap[near].uid].s);
 }
 
 /* ---- session summaries ---- */
@@ -171,21 +337,35 @@ ulist_of(struct sessionizer *z, uint32_t uid)
 static void
 sess_count_type(struct sess *s, uint32_t code, uint32_t count)
 {
+	struct sess_type *t = s->captypes ? s->t.ext : s->t.inl;
 	uint16_t i;
-	size_t cap = s->captypes;
 
 	for (i = 0; i < s->ntypes; i++) {
-		if (s->types[i].code == code) {
-			s->types[i].count += count;
+		if (t[i].code == code) {
+			t[i].count += count;
 			return;
 		}
 	}
 	if (s->ntypes == UINT16_MAX)
 		fatalx("more than 65535 action types in one session");
-	s->types = xgrow(s->types, &cap, (size_t)s->ntypes + 1,
-	    sizeof *s->types);
-	s->captypes = cap > UINT16_MAX ? UINT16_MAX : (uint16_t)cap;
-	s->types[s->ntypes++] = (struct sess_type){ code, count };
+	if (s->captypes == 0 && s->ntypes < SESS_INLINE_TYPES) {
+		t[s->ntypes++] = (struct sess_type){ code, count };
+		return;
+	}
+	if (s->captypes == 0) {
+		/* Inline types full: move them out. */
+		t = xmalloc(2 * SESS_INLINE_TYPES * sizeof *t);
+		memcpy(t, s->t.inl, sizeof s->t.inl);
+		s->t.ext = t;
+		s->captypes = 2 * SESS_INLINE_TYPES;
+	} else if (s->ntypes == s->captypes) {
+		size_t cap = s->captypes;
+
+		s->t.ext = xgrow(s->t.ext, &cap, (size_t)s->ntypes + 1,
+		    sizeof *t);
+		s->captypes = cap > UINT16_MAX ? UINT16_MAX : (uint16_t)cap;
+	}
+	s->t.ext[s->ntypes++] = (struct sess_type){ code, count };
 }
 
 /* Order-free tie break between two versions at the same timestamp. */
@@ -217,7 +397,8 @@ sess_merge(struct sessionizer *z, struct sess *a, const struct sess *b)
 		a->end = b->end;
 	a->count += b->count;
 	for (i = 0; i < b->ntypes; i++)
-		sess_count_type(a, b->types[i].code, b->types[i].count);
+		sess_count_type(a, sess_types(b)[i].code,
+		    sess_types(b)[i].count);
 }
 
 void
@@ -254,7 +435,6 @@ sessionizer_add(struct sessionizer *z, uint32_t uid, int64_t ts,
 {
 	struct ulist *ul = ulist_of(z, uid);
 	struct sess ev = { 0 }, *hit = NULL;
-	struct sess_type one = { action, 1 };
 	int64_t gap = z->conf.gap_ms;
 	uint32_t i = first_after(ul, ts);
 
@@ -262,8 +442,8 @@ sessionizer_add(struct sessionizer *z, uint32_t uid, int64_t ts,
 	ev.end = ts + dur;
 	ev.count = 1;
 	ev.first_ver = ev.last_ver = version;
-	ev.types = &one;
-	ev.ntypes = ev.captypes = 1;
+	ev.t.inl[0] = (struct sess_type){ action, 1 };
+	ev.ntypes = 1;
 
 	/* The session before (start <= ts) takes it if ts <= last + gap. */
 	if (i > 0 && ts <= ul->s[i - 1].last + gap) {
@@ -289,23 +469,13 @@ sessionizer_add(struct sessionizer *z, uint32_t uid, int64_t ts,
 		return;
 
 	/* A new session at position i. */
-	{
-		size_t cap = ul->cap;
-		struct sess *s;
-
-		ul->s = xgrow(ul->s, &cap, (size_t)ul->n + 1, sizeof *ul->s);
-		ul->cap = (uint32_t)cap;
-		memmove(&ul->s[i + 1], &ul->s[i], (ul->n - i) * sizeof *ul->s);
-		ul->n++;
-		s = &ul->s[i];
-		*s = ev;
-		s->types = NULL;
-		s->ntypes = s->captypes = 0;
-		sess_count_type(s, action, 1);
-		s->serial = z->next_serial++;
-		z->open++;
-		heap_push(z, ts + gap, uid, s->serial);
-	}
+	ulist_reserve(z, ul, (size_t)ul->n + 1);
+	memmove(&ul->s[i + 1], &ul->s[i], (ul->n - i) * sizeof *ul->s);
+	ul->n++;
+	ev.serial = z->next_serial++;
+	ul->s[i] = ev;
+	z->open++;
+	heap_push(z, ts + gap, uid, ev.serial);
 }
 
 static struct sess *
@@ -330,11 +500,8 @@ close_one(struct sessionizer *z, uint32_t uid, struct ulist *ul, uint32_t i)
 	memmove(&ul->s[i], &ul->s[i + 1], (ul->n - i - 1) * sizeof *ul->s);
 	ul->n--;
 	z->open--;
-	if (ul->n == 0) {
-		free(ul->s);
-		ul->s = NULL;
-		ul->cap = 0;
-	}
+	if (ul->n == 0)
+		ulist_release(z, ul);
 	z->cb(z->cb_arg, uid, &s);
 	sess_release(&s);
 }
@@ -346,13 +513,17 @@ close_due(struct sessionizer *z, int64_t wm, bool all, size_t max)
 {
 	size_t closed = 0;
 
-	while (z->nheap > 0 && closed < max &&
-	    (all || z->heap[0].deadline < wm)) {
-		struct hent h = z->heap[0];
+	if (all && max > 0 && heap_size(z) > 1)
+		heap_sort(z);
+	while (heap_size(z) > 0 && closed < max &&
+	    (all || z->heap[z->head].deadline < wm)) {
+		struct hent h = z->heap[z->head];
 		struct ulist *ul = &z->users[h.uid];
 		uint32_t i;
-		struct sess *s = find_serial(ul, h.serial, &i);
+		struct sess *s;
 
+		heap_prefetch(z);
+		s = find_serial(ul, h.serial, &i);
 		heap_pop(z);
 		if (s == NULL)
 			continue;	/* merged into another session */
@@ -433,10 +604,10 @@ size_t
 sessionizer_memory(const struct sessionizer *z)
 {
 	size_t n = sizeof *z + z->nusers * sizeof *z->users +
-	    z->capheap * sizeof *z->heap, i, j;
+	    z->capheap * sizeof *z->heap + z->pool.nchunks * POOL_CHUNK +
+	    z->pool.capchunks * sizeof *z->pool.chunks + z->pool.big, i, j;
 
 	for (i = 0; i < z->nusers; i++) {
-		n += z->users[i].cap * sizeof(struct sess);
 		for (j = 0; j < z->users[i].n; j++)
 			n += z->users[i].s[j].captypes *
 			    sizeof(struct sess_type);
@@ -484,8 +655,8 @@ sessionizer_encode_user(const struct sessionizer *z, uint32_t uid,
 		enc_id(z, e, s[i].last_ver);
 		enc_uvar(e, s[i].ntypes);
 		for (t = 0; t < s[i].ntypes; t++) {
-			enc_id(z, e, s[i].types[t].code);
-			enc_uvar(e, s[i].types[t].count);
+			enc_id(z, e, sess_types(&s[i])[t].code);
+			enc_uvar(e, sess_types(&s[i])[t].count);
 		}
 	}
 }
@@ -503,7 +674,6 @@ sessionizer_decode_user(struct sessionizer *z, uint32_t uid, struct dec *d)
 	for (i = 0; i < n; i++) {
 		struct sess s = { 0 };
 		struct ulist *ul;
-		size_t cap;
 		uint64_t dlast, dend;
 
 		s.start = dec_svar(d);
@@ -533,9 +703,7 @@ sessionizer_decode_user(struct sessionizer *z, uint32_t uid, struct dec *d)
 		}
 		/* Sessions were encoded sorted and disjoint: append. */
 		ul = ulist_of(z, uid);
-		cap = ul->cap;
-		ul->s = xgrow(ul->s, &cap, (size_t)ul->n + 1, sizeof *ul->s);
-		ul->cap = (uint32_t)cap;
+		ulist_reserve(z, ul, (size_t)ul->n + 1);
 		s.serial = z->next_serial++;
 		ul->s[ul->n++] = s;
 		z->open++;

@@ -31,6 +31,13 @@ struct sess_type {
 	uint32_t count;
 };
 
+#define SESS_INLINE_TYPES	2
+
+/*
+ * 64 bytes, one cache line: most sessions see one or two action types,
+ * which sit in the summary itself; more go to an array of their own.
+ * Read the types through sess_types().
+ */
 struct sess {
 	int64_t           start;	/* min timestamp */
 	int64_t           last;		/* max timestamp */
@@ -40,9 +47,18 @@ struct sess {
 	uint32_t          last_ver;	/* ... and of the last */
 	uint32_t          serial;	/* identifies it in the close heap */
 	uint16_t          ntypes;
-	uint16_t          captypes;
-	struct sess_type *types;
+	uint16_t          captypes;	/* 0: the types are inline */
+	union {
+		struct sess_type  inl[SESS_INLINE_TYPES];
+		struct sess_type *ext;
+	} t;
 };
+
+static inline const struct sess_type *
+sess_types(const struct sess *s)
+{
+	return s->captypes ? s->t.ext : s->t.inl;
+}
 
 struct sessionizer_conf {
 	int64_t gap_ms;

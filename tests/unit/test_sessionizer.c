@@ -52,8 +52,8 @@ describe(const struct strdict *str, const struct sess *s, char *buf,
 
 	assert_true(s->ntypes <= 16);
 	for (i = 0; i < s->ntypes; i++)
-		t[i] = (struct named_type){ strdict_get(str, s->types[i].code),
-		    s->types[i].count };
+		t[i] = (struct named_type){ strdict_get(str,
+		    sess_types(s)[i].code), sess_types(s)[i].count };
 	qsort(t, s->ntypes, sizeof *t, named_type_cmp);
 	used = (size_t)snprintf(buf, cap,
 	    "start=%+lld last=%+lld end=%+lld n=%llu ver=%.*s..%.*s types=",
@@ -534,6 +534,81 @@ hold_open_closes_only_at_close_all(void **state)
 	    EDIT_AT(+31536000000));
 }
 
+/*
+ * One user with 20 open sessions (its array grows through every block
+ * size and past them) holding 1 to 7 action types each (past the inline
+ * pair), closed in slices in deadline order, with events arriving between
+ * two slices.
+ */
+static void
+many_sessions_close_in_deadline_order(void **state)
+{
+	enum { NS = 20 };
+	struct zfx *x = zfx_new(true, 0);
+	char want[NS][256];
+	int k, j;
+
+	(void)state;
+	for (k = NS - 1; k >= 0; k--) {
+		int64_t t0 = FX_T0 + (int64_t)k * 3 * FX_GAP;
+		int used, m = k % 7 + 1;
+
+		for (j = 0; j < m; j++) {
+			char type[8];
+
+			snprintf(type, sizeof type, "t%d", j);
+			zfx_add(x, 1, t0 + j * 1000, 5, type, "1.0", 0);
+		}
+		used = snprintf(want[k], sizeof want[k], "start=%+lld "
+		    "last=%+lld end=%+lld n=%d ver=1.0..1.0 types=",
+		    (long long)(t0 - FX_T0), (long long)(t0 - FX_T0 +
+		    (m - 1) * 1000), (long long)(t0 - FX_T0 + (m - 1) * 1000 +
+		    5), m);
+		for (j = 0; j < m; j++)
+			used += snprintf(want[k] + used, sizeof want[k] -
+			    (size_t)used, "%st%d:1", j ? "," : "", j);
+	}
+	/* User 2 is due between user 1's third and fourth sessions. */
+	zfx_add(x, 2, FX_T0 + 6 * FX_GAP + 1500, 5, "t0", "2.0", 0);
+	assert_int_equal(sessionizer_open_count(x->z), NS + 1);
+
+	assert_int_equal(sessionizer_close_some(x->z, 5), 5);
+	for (k = 0; k < 5; k++)
+		assert_int_equal(x->c[k].uid, k == 3 ? 2 : 1);
+	assert_string_equal(x->c[0].desc, want[0]);
+	assert_string_equal(x->c[1].desc, want[1]);
+	assert_string_equal(x->c[2].desc, want[2]);
+	assert_string_equal(x->c[4].desc, want[3]);
+	assert_string_equal(x->c[3].desc, "start=+3601500 last=+3601500 "
+	    "end=+3601505 n=1 ver=2.0..2.0 types=t0:1");
+
+	/* A new session due before all the others, between two slices. */
+	zfx_add(x, 3, FX_T0 - 10 * FX_GAP, 5, "t1", "3.0", 0);
+	/* And user 1's last session grows (it stays in its place). */
+	zfx_add(x, 1, FX_T0 + (NS - 1) * 3 * FX_GAP + 6000, 5, "t0", "1.0",
+	    0);
+	assert_int_equal(sessionizer_close_some(x->z, 1), 1);
+	assert_int_equal(x->c[5].uid, 3);
+	assert_int_equal(sessionizer_close_all(x->z), NS - 4);
+	assert_int_equal(x->nc, NS + 2);
+	for (k = 4; k < NS - 1; k++) {
+		assert_int_equal(x->c[k + 2].uid, 1);
+		assert_string_equal(x->c[k + 2].desc, want[k]);
+	}
+	assert_string_equal(x->c[NS + 1].desc, "start=+34200000 "
+	    "last=+34206000 end=+34206005 n=7 ver=1.0..1.0 "
+	    "types=t0:2,t1:1,t2:1,t3:1,t4:1,t5:1");
+	assert_int_equal(sessionizer_open_count(x->z), 0);
+	assert_int_equal(sessionizer_close_all(x->z), 0);
+
+	/* The freed blocks serve the next sessions. */
+	zfx_add(x, 4, FX_T0, 5, "t0", "1.0", 0);
+	assert_string_equal(zfx_open(x, 4), "start=+0 last=+0 end=+5 n=1 "
+	    "ver=1.0..1.0 types=t0:1");
+	assert_int_equal(sessionizer_close_all(x->z), 1);
+	zfx_free(x);
+}
+
 /* ---- persistence ---- */
 
 static void
@@ -800,6 +875,7 @@ main(void)
 		cmocka_unit_test(idle_partition_closes_by_wall_clock),
 		cmocka_unit_test(idle_close_short_and_reset_by_any_event),
 		cmocka_unit_test(hold_open_closes_only_at_close_all),
+		cmocka_unit_test(many_sessions_close_in_deadline_order),
 		cmocka_unit_test(user_round_trip_is_exact),
 		cmocka_unit_test(user_without_sessions_round_trips),
 		cmocka_unit_test(clock_round_trip_is_exact),
