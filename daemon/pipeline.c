@@ -180,6 +180,32 @@ page_delivered(struct pipeline *p, uint64_t page)
 	persist_del_outpage(p->batch, page);
 }
 
+/*
+ * True once the idempotent producer has failed fatally (a broker that
+ * answers OUT_OF_ORDER_SEQUENCE_NUMBER is enough: 0007-broker-faults.sh).
+ * Every later produce fails at once, so retrying would spin forever with
+ * the outputs stuck in the outbox: the daemon stops with exit 1 instead,
+ * and the restart produces the durable outbox again with a new producer.
+ */
+static bool
+producer_fatal(struct pipeline *p)
+{
+	char why[512];
+
+	if (rd_kafka_fatal_error(p->producer, why, sizeof why) ==
+	    RD_KAFKA_RESP_ERR_NO_ERROR)
+		return false;
+	if (p->exit_code == 0) {
+		log_error("producer failed fatally; stopping, the outbox is "
+		    "produced again at restart", "error=\"%s\"", why);
+		p->exit_code = 1;
+		p->stopping = true;
+		if (p->base != NULL)
+			event_base_loopbreak(p->base);
+	}
+	return true;
+}
+
 static void
 dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
 {
@@ -189,8 +215,10 @@ dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
 	(void)rk;
 	p->inflight--;
 	if (m->err) {
-		log_warn("delivery failed, will retry", "topic=%s error=\"%s\"",
-		    rd_kafka_topic_name(m->rkt), rd_kafka_err2str(m->err));
+		if (!producer_fatal(p))
+			log_warn("delivery failed, will retry", "topic=%s "
+			    "error=\"%s\"", rd_kafka_topic_name(m->rkt),
+			    rd_kafka_err2str(m->err));
 		p->retry = xgrow(p->retry, &p->capretry, p->nretry + 1,
 		    sizeof *p->retry);
 		p->retry[p->nretry++] = r;
@@ -231,8 +259,10 @@ produce_one(struct pipeline *p, struct outrec *r)
 		/* Not queued: keep it for the next commit's retry. */
 		if (h != NULL)
 			rd_kafka_headers_destroy(h);
-		log_warn("produce failed, will retry", "topic=%s error=\"%s\"",
-		    p->topic_out[r->topic], rd_kafka_err2str(err));
+		if (!producer_fatal(p))
+			log_warn("produce failed, will retry", "topic=%s "
+			    "error=\"%s\"", p->topic_out[r->topic],
+			    rd_kafka_err2str(err));
 		p->retry = xgrow(p->retry, &p->capretry, p->nretry + 1,
 		    sizeof *p->retry);
 		p->retry[p->nretry++] = r;
@@ -1343,7 +1373,8 @@ flush_outputs(struct pipeline *p, int64_t timeout_ms)
 {
 	int64_t until = pipeline_mono_ms() + timeout_ms;
 
-	while ((p->inflight > 0 || p->nretry > 0) && pipeline_mono_ms() < until) {
+	while ((p->inflight > 0 || p->nretry > 0) && pipeline_mono_ms() < until &&
+	    !producer_fatal(p)) {
 		rd_kafka_poll(p->producer, 100);
 		if (p->nretry > 0 && p->inflight == 0)
 			pipeline_commit(p, false, false);	/* re-produces */
