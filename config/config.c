@@ -118,6 +118,8 @@ static const struct config_option config_table[] = {
 	  "how often state and offsets are committed together" },
 	{ "state", "memory_limit", CONFIG_SIZE, "256M", 16 * MIB, TIB, NULL,
 	  "memory cap of hot state plus RocksDB caches" },
+	{ "state", "batch_size", CONFIG_SIZE, "32M", MIB, GIB, NULL,
+	  "--once: closed sessions per state write at the end" },
 	{ "state", "snapshot_dir", CONFIG_STRING, "", 0, 4095, NULL,
 	  "directory of snapshots; empty means <dir>.snapshots" },
 

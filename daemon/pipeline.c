@@ -114,6 +114,7 @@ outbox_add(struct pipeline *p, enum out_topic t, const void *key, size_t kl,
 	p->fresh = xgrow(p->fresh, &p->capfresh, p->nfresh + 1,
 	    sizeof *p->fresh);
 	p->fresh[p->nfresh++] = r;
+	p->fresh_bytes += kl + vl;
 }
 
 static void
@@ -522,32 +523,33 @@ emit_metrics(struct pipeline *p, bool all_final)
 
 /* ---- commit ---- */
 
-int
-pipeline_commit(struct pipeline *p, bool metrics, bool all_final)
+/* A partition's changed state and its next offset into the batch. */
+static void
+part_save(struct pipeline *p, struct part *pt)
+{
+	persist_save_partition(p->batch, pt->eng, pt->id, p->zones);
+	if (pt->next >= 0)
+		persist_put_offset(p->batch, p->topic_in, pt->id, pt->next);
+	pt->saved = true;
+}
+
+/*
+ * Writes the batch: the partitions saved into it, the metadata offsets and
+ * every output produced since the last write, which must all come from
+ * those partitions (or from metadata); then hands the outputs to the
+ * producer. t0: when the commit started, for its duration.
+ */
+static int
+commit_write(struct pipeline *p, int64_t t0)
 {
 	size_t pos = 0, i;
 	uint64_t key;
 	void *val;
 	char *cause = NULL;
 	int32_t mp;
-	int64_t t0 = pipeline_mono_ms(), t1, t2;
+	int64_t t1, t2;
 	size_t nops, nbytes;
 
-	/* After a failed write the daemon only stops: no later commit (the
-	 * revocation at close, the final flush) may write the failed batch
-	 * after all, advancing the offsets the error said were kept. */
-	if (p->state_failed)
-		return -1;
-	if (metrics)
-		emit_metrics(p, all_final);
-	while (u64map_next(p->parts, &pos, &key, &val)) {
-		struct part *pt = val;
-
-		persist_save_partition(p->batch, pt->eng, pt->id, p->zones);
-		if (pt->next >= 0)
-			persist_put_offset(p->batch, p->topic_in, pt->id,
-			    pt->next);
-	}
 	for (mp = 0; mp < p->meta_nparts; mp++)
 		if (p->meta_next[mp] >= 0)
 			persist_put_offset(p->batch, p->topic_meta, mp,
@@ -581,13 +583,18 @@ pipeline_commit(struct pipeline *p, bool metrics, bool all_final)
 	nops = store_batch_count(p->batch);
 	nbytes = store_batch_bytes(p->batch);
 	store_batch_clear(p->batch);
-	pos = 0;
-	while (u64map_next(p->parts, &pos, &key, &val))
-		persist_committed(((struct part *)val)->eng);
+	while (u64map_next(p->parts, &pos, &key, &val)) {
+		struct part *pt = val;
+
+		if (pt->saved)
+			persist_committed(pt->eng);
+		pt->saved = false;
+	}
 	/* Durable now: hand the outputs to the producer. */
 	for (i = 0; i < p->nfresh; i++)
 		produce_one(p, p->fresh[i]);
 	p->nfresh = 0;
+	p->fresh_bytes = 0;
 	{
 		struct outrec **r = p->retry;
 		size_t nr = p->nretry;
@@ -603,6 +610,69 @@ pipeline_commit(struct pipeline *p, bool metrics, bool all_final)
 	log_debug("committed", "ms=%" PRId64 " write_ms=%" PRId64 " ops=%zu "
 	    "bytes=%zu", pipeline_mono_ms() - t0, t2 - t1, nops, nbytes);
 	return 0;
+}
+
+int
+pipeline_commit(struct pipeline *p, bool metrics, bool all_final)
+{
+	size_t pos = 0;
+	uint64_t key;
+	void *val;
+	int64_t t0 = pipeline_mono_ms();
+
+	/* After a failed write the daemon only stops: no later commit (the
+	 * revocation at close, the final flush) may write the failed batch
+	 * after all, advancing the offsets the error said were kept. */
+	if (p->state_failed)
+		return -1;
+	if (metrics)
+		emit_metrics(p, all_final);
+	while (u64map_next(p->parts, &pos, &key, &val))
+		if (!((struct part *)val)->saved)
+			part_save(p, val);
+	return commit_write(p, t0);
+}
+
+/*
+ * --once, end of input: every session is closed, one partition after
+ * another, and written together with its partition's state and offset. A
+ * batch is written once it holds [state] batch_size bytes; at a
+ * partition's end already at an eighth of that, so that small partitions
+ * share a batch and a large one starts with an empty batch.
+ *
+ * A partition is saved whole the first time its batch is written: its
+ * state on disk then matches the offset at its end, so a crash between
+ * two batches of one partition is safe (a rerun closes the sessions still
+ * open). A partition not written yet keeps the state and offset it had at
+ * the start, and a rerun consumes it again. Either way, nothing is lost
+ * or counted twice, and a batch holds at most batch_size bytes of closed
+ * sessions plus the state of one partition.
+ */
+static int
+once_close(struct pipeline *p)
+{
+	size_t pos = 0;
+	uint64_t key;
+	void *val;
+
+	while (u64map_next(p->parts, &pos, &key, &val)) {
+		struct part *pt = val;
+
+		while (engine_close_some(pt->eng, CLOSE_SLICE) > 0) {
+			if (store_batch_bytes(p->batch) + p->fresh_bytes <
+			    p->batch_size)
+				continue;
+			part_save(p, pt);
+			if (commit_write(p, pipeline_mono_ms()) != 0)
+				return -1;
+		}
+		part_save(p, pt);
+		if (store_batch_bytes(p->batch) + p->fresh_bytes >=
+		    p->batch_size / 8 &&
+		    commit_write(p, pipeline_mono_ms()) != 0)
+			return -1;
+	}
+	return pipeline_commit(p, true, true);
 }
 
 /* ---- input ---- */
@@ -1203,6 +1273,7 @@ pipeline_new(const struct config *cfg, bool once, char **cause)
 	codec_format_parse(config_str(cfg, "output", "format"), &p->fmt_out);
 	p->emit_sketch = config_bool(cfg, "output", "emit_sketch");
 	p->commit_ms = config_int(cfg, "state", "commit_interval");
+	p->batch_size = (size_t)config_int(cfg, "state", "batch_size");
 	p->parts = u64map_new();
 	p->final_done = u64map_new();
 	p->pages = u64map_new();
@@ -1407,9 +1478,6 @@ int
 pipeline_run(struct pipeline *p)
 {
 	char *cause = NULL;
-	size_t pos = 0;
-	uint64_t key;
-	void *val;
 
 	p->t_start = pipeline_mono_ms();
 	if (loop_setup(p) != 0) {
@@ -1449,22 +1517,9 @@ pipeline_run(struct pipeline *p)
 	if (p->exit_code != 0)
 		return p->exit_code;
 	if (p->once && !p->stopping) {
-		/*
-		 * End of input. Sessions are closed in slices, each committed
-		 * (state and outputs) and handed to the producer, so that the
-		 * outputs of a million sessions are never all in memory. A
-		 * crash between slices is safe: the offsets are at the end, so
-		 * a rerun closes the sessions still open.
-		 */
-		while (u64map_next(p->parts, &pos, &key, &val)) {
-			struct engine *g = ((struct part *)val)->eng;
-
-			while (engine_close_some(g, CLOSE_SLICE) > 0)
-				if (p->nfresh >= CLOSE_SLICE &&
-				    pipeline_commit(p, false, false) != 0)
-					return 1;
-		}
-		if (pipeline_commit(p, true, true) != 0)
+		log_info("end of input; closing sessions", "records=%" PRIu64
+		    " ms=%" PRId64, p->n_in, pipeline_mono_ms() - p->t_start);
+		if (once_close(p) != 0)
 			return 1;
 	} else if (pipeline_commit(p, !p->once, false) != 0)
 		return 1;

@@ -36,8 +36,8 @@ enum out_topic {
 
 #define BATCH_MSGS	2048
 #define DRAIN_BUDGET_MS	100	/* consuming before other events run */
-#define CLOSE_SLICE	65536
-#define DLQ_VALUE_MAX	(256 * 1024)	/* under the producer's 1 MB limit */	/* sessions closed per commit at the end */
+#define CLOSE_SLICE	4096	/* --once: sessions closed between size checks */
+#define DLQ_VALUE_MAX	(256 * 1024)	/* under the producer's 1 MB limit */
 
 struct part {
 	int32_t        id;
@@ -45,6 +45,7 @@ struct part {
 	int64_t        next;	/* next offset to consume */
 	int64_t        end;	/* --once: high watermark at start */
 	bool           done;
+	bool           saved;	/* in the batch being built */
 };
 
 struct pipeline {
@@ -78,6 +79,8 @@ struct pipeline {
 
 	struct outrec       **fresh;	/* in this batch, not yet produced */
 	size_t                nfresh, capfresh;
+	size_t                fresh_bytes;	/* their keys and values */
+	size_t                batch_size;	/* --once: write past this */
 	struct outrec       **retry;	/* failed deliveries */
 	size_t                nretry, capretry;
 	size_t                inflight;
