@@ -332,6 +332,32 @@ active_add(struct active *a, uint32_t uid, uint64_t uhash,
 	return true;
 }
 
+static void
+prefetch_slot(const struct active *a, int zone, enum period_kind kind,
+    int32_t period, uint32_t uid)
+{
+	const struct pset *s = a->last[zone][kind];
+
+	if (s == NULL || s->period != period)
+		s = active_find(a, zone, kind, period);
+	if (s != NULL)
+		__builtin_prefetch(&s->slots[slot_hash(uid, s->nbits)]);
+}
+
+void
+active_prefetch(const struct active *a, uint32_t uid, int64_t ts)
+{
+	size_t z;
+
+	for (z = 0; z < a->conf.n_zones; z++) {
+		int32_t d = tzcal_day(a->zones[z], ts);
+
+		prefetch_slot(a, (int)z, PERIOD_DAY, d, uid);
+		prefetch_slot(a, (int)z, PERIOD_MONTH, tzcal_month_of_day(d),
+		    uid);
+	}
+}
+
 bool
 active_load_entry(struct active *a, int zone, enum period_kind kind,
     int32_t period, uint32_t uid, uint64_t uhash, const uint16_t *codes)

@@ -62,6 +62,9 @@ bool active_is_active(const struct active *, int64_t duration_ms);
  */
 bool active_add(struct active *, uint32_t uid, uint64_t uhash,
     const struct meta_entry *me, int64_t ts_ms, int64_t duration_ms);
+/* Look-ahead hint: starts loading the slots active_add will probe for an
+ * event of uid at ts (the sets of its start day and month). */
+void active_prefetch(const struct active *, uint32_t uid, int64_t ts_ms);
 /* Adds one entry as persisted; returns false if the user was already in. */
 bool active_load_entry(struct active *, int zone, enum period_kind,
     int32_t period, uint32_t uid, uint64_t uhash, const uint16_t *codes);

@@ -131,6 +131,29 @@ meta_find(const struct meta *m, struct strv user_id)
 	return id == STRDICT_NONE ? META_NONE : id;
 }
 
+uint32_t
+meta_find_hashed(const struct meta *m, struct strv user_id, uint64_t h)
+{
+	uint32_t id = strdict_find_hashed(m->users, user_id, h);
+
+	return id == STRDICT_NONE ? META_NONE : id;
+}
+
+void
+meta_prefetch(const struct meta *m, uint64_t h)
+{
+	strdict_prefetch(m->users, h);
+}
+
+void
+meta_prefetch_entry(const struct meta *m, uint64_t h)
+{
+	uint32_t id = strdict_prefetch_entry(m->users, h);
+
+	if (id != STRDICT_NONE && id < m->cap)
+		__builtin_prefetch(&m->slots[id]);
+}
+
 const struct meta_entry *
 meta_get_id(const struct meta *m, uint32_t id)
 {

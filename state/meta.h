@@ -36,6 +36,12 @@ const struct meta_entry *meta_get(const struct meta *, struct strv user_id);
 #define META_NONE	UINT32_MAX
 uint32_t meta_generation(const struct meta *);
 uint32_t meta_find(const struct meta *, struct strv user_id);
+/* The same with h = strdict_hash_of(user_id); and look-ahead hints for a
+ * lookup to come: the dictionary slot, then its entry and record. */
+uint32_t meta_find_hashed(const struct meta *, struct strv user_id,
+    uint64_t h);
+void meta_prefetch(const struct meta *, uint64_t h);
+void meta_prefetch_entry(const struct meta *, uint64_t h);
 /* The metadata of an id from meta_find, or NULL when deleted/none. */
 const struct meta_entry *meta_get_id(const struct meta *, uint32_t id);
 /* The codes a user without metadata has. */

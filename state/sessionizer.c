@@ -478,6 +478,20 @@ sessionizer_add(struct sessionizer *z, uint32_t uid, int64_t ts,
 	heap_push(z, ts + gap, uid, ev.serial);
 }
 
+void
+sessionizer_prefetch_user(const struct sessionizer *z, uint32_t uid)
+{
+	if (uid < z->nusers)
+		__builtin_prefetch(&z->users[uid]);
+}
+
+void
+sessionizer_prefetch_sessions(const struct sessionizer *z, uint32_t uid)
+{
+	if (uid < z->nusers && z->users[uid].s != NULL)
+		__builtin_prefetch(z->users[uid].s);
+}
+
 static struct sess *
 find_serial(struct ulist *ul, uint32_t serial, uint32_t *idx)
 {

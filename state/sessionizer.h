@@ -85,6 +85,10 @@ void sessionizer_observe(struct sessionizer *, int64_t ts_ms, int64_t now_ms);
 /* Places an event in the user's sessions. */
 void sessionizer_add(struct sessionizer *, uint32_t uid, int64_t ts_ms,
     int64_t duration_ms, uint32_t action, uint32_t version);
+/* Look-ahead hints for an event of uid to come: its list, then (once the
+ * list has arrived) its sessions. */
+void sessionizer_prefetch_user(const struct sessionizer *, uint32_t uid);
+void sessionizer_prefetch_sessions(const struct sessionizer *, uint32_t uid);
 /* Applies the idle rule and closes due sessions; returns how many. */
 size_t sessionizer_advance(struct sessionizer *, int64_t now_ms);
 /* Closes every open session (end of input). */

@@ -189,15 +189,48 @@ probe(const struct strdict *d, struct strv s, uint64_t h)
 uint32_t
 strdict_find(const struct strdict *d, struct strv s)
 {
-	uint64_t h = XXH3_64bits(s.p, s.len);
+	return strdict_find_hashed(d, s, XXH3_64bits(s.p, s.len));
+}
 
+uint32_t
+strdict_find_hashed(const struct strdict *d, struct strv s, uint64_t h)
+{
 	return d->slots[probe(d, s, h)].id;
+}
+
+uint64_t
+strdict_hash_of(struct strv s)
+{
+	return XXH3_64bits(s.p, s.len);
+}
+
+void
+strdict_prefetch(const struct strdict *d, uint64_t h)
+{
+	__builtin_prefetch(&d->slots[(size_t)h & d->mask]);
+}
+
+uint32_t
+strdict_prefetch_entry(const struct strdict *d, uint64_t h)
+{
+	const struct slot *sl = &d->slots[(size_t)h & d->mask];
+
+	if (sl->id == STRDICT_NONE || sl->hash32 != (uint32_t)(h >> 32))
+		return STRDICT_NONE;
+	__builtin_prefetch(entry_of(d, sl->id));
+	return sl->id;
 }
 
 uint32_t
 strdict_intern(struct strdict *d, struct strv s, bool *created)
 {
-	uint64_t h = XXH3_64bits(s.p, s.len);
+	return strdict_intern_hashed(d, s, XXH3_64bits(s.p, s.len), created);
+}
+
+uint32_t
+strdict_intern_hashed(struct strdict *d, struct strv s, uint64_t h,
+    bool *created)
+{
 	size_t j = probe(d, s, h);
 	uint32_t id = (uint32_t)d->n;
 	int k;

@@ -24,6 +24,20 @@ struct strdict *strdict_new(void);
 void strdict_free(struct strdict *);
 /* Id of s, adding it if new (*created tells which; may be NULL). */
 uint32_t strdict_intern(struct strdict *, struct strv s, bool *created);
+/*
+ * The same with the hash already computed (strdict_hash_of), for callers
+ * that look ahead: strdict_prefetch starts loading the slot of a string
+ * to come; once that has arrived, strdict_prefetch_entry loads the entry
+ * its hash bits point at and returns that id (a guess, not checked
+ * against the bytes; STRDICT_NONE if the slot is empty).
+ */
+uint64_t strdict_hash_of(struct strv s);
+uint32_t strdict_intern_hashed(struct strdict *, struct strv s, uint64_t h,
+    bool *created);
+uint32_t strdict_find_hashed(const struct strdict *, struct strv s,
+    uint64_t h);
+void strdict_prefetch(const struct strdict *, uint64_t h);
+uint32_t strdict_prefetch_entry(const struct strdict *, uint64_t h);
 /* Id of s, or STRDICT_NONE. */
 uint32_t strdict_find(const struct strdict *, struct strv s);
 struct strv strdict_get(const struct strdict *, uint32_t id);

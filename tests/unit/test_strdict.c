@@ -183,6 +183,45 @@ short_and_long_strings_across_segments(void **state)
 	strdict_free(d);
 }
 
+/* The look-ahead entry points agree with the plain ones. */
+static void
+hashed_calls_agree(void **state)
+{
+	struct strdict *d = strdict_new();
+	uint64_t h = strdict_hash_of(STRV("u000001"));
+	bool created = false;
+	char buf[32];
+	uint32_t i;
+
+	(void)state;
+	assert_true(h == hll_hash("u000001", 7));
+	/* An empty table: no guess. */
+	strdict_prefetch(d, h);
+	assert_int_equal(strdict_prefetch_entry(d, h), STRDICT_NONE);
+	assert_int_equal(strdict_find_hashed(d, STRV("u000001"), h),
+	    STRDICT_NONE);
+	assert_int_equal(strdict_intern_hashed(d, STRV("u000001"), h,
+	    &created), 0);
+	assert_true(created);
+	/* Alone in the table, the string sits in its home slot. */
+	assert_int_equal(strdict_prefetch_entry(d, h), 0);
+	for (i = 1; i < 5000; i++) {
+		struct strv s = { buf, (size_t)sprintf(buf, "user-%u", i) };
+		uint64_t hs = strdict_hash_of(s);
+
+		assert_int_equal(strdict_intern_hashed(d, s, hs, &created), i);
+		assert_true(created);
+		assert_int_equal(strdict_intern(d, s, &created), i);
+		assert_false(created);
+		assert_int_equal(strdict_find_hashed(d, s, hs), i);
+		assert_true(strdict_hash(d, i) == hs);
+	}
+	assert_int_equal(strdict_find(d, STRV("u000001")), 0);
+	assert_int_equal(strdict_find_hashed(d, STRV("user-5000"),
+	    strdict_hash_of(STRV("user-5000"))), STRDICT_NONE);
+	strdict_free(d);
+}
+
 int
 main(void)
 {
@@ -190,6 +229,7 @@ main(void)
 		cmocka_unit_test(ids_are_dense_in_first_seen_order),
 		cmocka_unit_test(grows_past_many_resizes),
 		cmocka_unit_test(short_and_long_strings_across_segments),
+		cmocka_unit_test(hashed_calls_agree),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
