@@ -6,11 +6,12 @@
  * metadata for half of the users. One reporting zone (UTC), `start`
  * attribution, all three dimensions, HyperLogLog precision 14.
  *
- * Two runs, each in a fresh engine:
+ * Four runs, each in a fresh engine:
  *   live       input in timestamp order, engine_advance every 1024 events
  *              (a consumer batch), sessions close as the watermark passes;
  *   hold-open  input in generated (random) order, nothing closes until
- *              engine_close_all, as `activityd --once` does.
+ *              engine_close_all, as `activityd --once` does;
+ *   live-b, hold-b  the same through engine_add_batch, 1024 events a call.
  * Printed: ns per event, then the engine's own accounting of its memory
  * (engine_memory, sessionizer_memory, active_memory: allocated capacity,
  * not malloc overhead) per open session, per user-period entry of the
@@ -112,9 +113,11 @@ struct result {
 };
 
 static void
-run(bool hold_open, const struct bev *ev, size_t n, const struct strv *uids,
-    struct tzcal *tz, struct meta *meta, struct result *r)
+run(bool hold_open, bool batch, const struct bev *ev, size_t n,
+    const struct strv *uids, struct tzcal *tz, struct meta *meta,
+    struct result *r)
 {
+	static struct event eb[BATCH];
 	struct tzcal *zones[1] = { tz };
 	struct engine_conf conf = { 0 };
 	struct engine_cb cb = { on_session, NULL, NULL };
@@ -140,16 +143,19 @@ run(bool hold_open, const struct bev *ev, size_t n, const struct strv *uids,
 
 	t = now_ns();
 	for (i = 0; i < n; i++) {
-		struct event e;
+		struct event *e = &eb[i % BATCH];
 
-		e.user_id = uids[ev[i].user];
-		e.ts_ms = ev[i].ts;
-		e.action_type = strv_c(actions[ev[i].action]);
-		e.page_id = STRV("p00001");
-		e.duration_ms = ev[i].dur;
-		e.app_version = strv_c(ver[ev[i].version]);
+		e->user_id = uids[ev[i].user];
+		e->ts_ms = ev[i].ts;
+		e->action_type = strv_c(actions[ev[i].action]);
+		e->page_id = STRV("p00001");
+		e->duration_ms = ev[i].dur;
+		e->app_version = strv_c(ver[ev[i].version]);
 		/* The wall clock follows event time: never idle. */
-		engine_add(g, &e, ev[i].ts);
+		if (!batch)
+			engine_add(g, e, ev[i].ts);
+		else if (i % BATCH == BATCH - 1 || i == n - 1)
+			engine_add_batch(g, eb, i % BATCH + 1, ev[i].ts);
 		if (!hold_open && i % BATCH == BATCH - 1)
 			engine_advance(g, ev[i].ts);
 	}
@@ -220,7 +226,7 @@ main(int argc, char **argv)
 	struct bev *ev, *sorted;
 	struct tzcal *tz;
 	struct meta *meta;
-	struct result live, once;
+	struct result live, once, live_b, once_b;
 	char *cause = NULL;
 	double base_rss;
 	size_t i;
@@ -251,8 +257,10 @@ main(int argc, char **argv)
 	meta = make_meta(users, uids);
 	base_rss = peak_rss_mib();
 
-	run(false, sorted, n, uids, tz, meta, &live);
-	run(true, ev, n, uids, tz, meta, &once);
+	run(false, false, sorted, n, uids, tz, meta, &live);
+	run(true, false, ev, n, uids, tz, meta, &once);
+	run(false, true, sorted, n, uids, tz, meta, &live_b);
+	run(true, true, ev, n, uids, tz, meta, &once_b);
 
 	printf("bench_engine: %zu events, %u users, 2023 UTC, metadata for "
 	    "%zu users; input and metadata take %.0f MiB RSS\n", n, users,
@@ -262,6 +270,8 @@ main(int argc, char **argv)
 	    "peak MiB");
 	print_row("live", &live);
 	print_row("hold-open", &once);
+	print_row("live-b", &live_b);
+	print_row("hold-b", &once_b);
 	printf("hold-open: %zu user-period entries in %zu sets; engine %.1f "
 	    "MiB = sessions %.1f + sets %.1f + users %.1f\n", once.entries,
 	    once.psets, once.engine_mem / 1048576.0, once.sess_mem / 1048576.0,

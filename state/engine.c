@@ -15,33 +15,36 @@
 #define USER_ENC_VERSION	1
 #define PSET_ENC_VERSION	1
 
+/*
+ * What the engine keeps per user, in one cache line: every event reads the
+ * statistics (the late rule) and the metadata codes, and marks the user
+ * dirty. The codes are looked up once per metadata generation: the table
+ * changes rarely against the event rate (and never during --once), so
+ * most events touch neither the metadata table nor its dictionary.
+ */
+struct urec {
+	struct user_stats st;
+	uint32_t          meta_gen;	/* generation the two below are of */
+	uint32_t          meta_id;
+	uint16_t          codes[DIM_COUNT];	/* 0s without metadata */
+	uint16_t          dirty;
+};
+_Static_assert(sizeof(struct urec) == 64, "struct urec is one cache line");
+
 struct engine {
 	struct engine_conf   conf;
 	struct meta         *meta;
 	struct engine_cb     cb;
 	struct strdict      *users;
 	struct strdict      *strings;	/* action types and app versions */
-	struct user_stats   *stats;	/* by uid */
-	struct meta_ref     *mref;	/* by uid, same capacity */
-	size_t               capstats;
+	struct urec         *u;		/* by uid, line-aligned */
+	size_t               capu;
 	struct sessionizer  *sz;
 	struct active       *act;
-	uint8_t             *dirty_bits;
-	size_t               capbits;
 	uint32_t            *dirty;
 	size_t               ndirty, capdirty;
 	struct action_count *types;	/* scratch for session_out */
 	size_t               captypes;
-};
-
-/*
- * A user's metadata id, looked up once per metadata generation: the
- * metadata table changes rarely against the event rate (and never during
- * --once), so most events skip the string lookup.
- */
-struct meta_ref {
-	uint32_t id;
-	uint32_t generation;
 };
 
 static void on_close(void *arg, uint32_t uid, const struct sess *s);
@@ -71,9 +74,7 @@ engine_free(struct engine *g)
 	active_free(g->act);
 	strdict_free(g->users);
 	strdict_free(g->strings);
-	free(g->stats);
-	free(g->mref);
-	free(g->dirty_bits);
+	free(g->u);
 	free(g->dirty);
 	free(g->types);
 	free(g);
@@ -82,54 +83,70 @@ engine_free(struct engine *g)
 static void
 mark_dirty(struct engine *g, uint32_t uid)
 {
-	size_t byte = uid / 8;
-
-	if (byte >= g->capbits) {
-		size_t old = g->capbits;
-
-		g->dirty_bits = xgrow(g->dirty_bits, &g->capbits, byte + 1, 1);
-		memset(g->dirty_bits + old, 0, g->capbits - old);
-	}
-	if (g->dirty_bits[byte] & (1u << (uid % 8)))
+	if (g->u[uid].dirty)
 		return;
-	g->dirty_bits[byte] |= (uint8_t)(1u << (uid % 8));
+	g->u[uid].dirty = 1;
 	g->dirty = xgrow(g->dirty, &g->capdirty, g->ndirty + 1,
 	    sizeof *g->dirty);
 	g->dirty[g->ndirty++] = uid;
 }
 
-static uint32_t
-user_intern(struct engine *g, struct strv user_id)
+static void
+urec_grow(struct engine *g, size_t need)
 {
-	uint32_t uid = strdict_intern(g->users, user_id, NULL);
+	size_t cap = g->capu ? g->capu : 1024, i;
+	struct urec *u;
 
-	if (uid >= g->capstats) {
-		size_t old = g->capstats;
+	while (cap < need)
+		cap *= 2;
+	u = aligned_alloc(64, cap * sizeof *u);
+	if (u == NULL)
+		fatalx("out of memory (%zu users)", cap);
+	if (g->capu)
+		memcpy(u, g->u, g->capu * sizeof *u);
+	memset(u + g->capu, 0, (cap - g->capu) * sizeof *u);
+	/* A generation that cannot match: looked up on first use. */
+	for (i = g->capu; i < cap; i++)
+		u[i].meta_gen = UINT32_MAX;
+	free(g->u);
+	g->u = u;
+	g->capu = cap;
+}
 
-		size_t cap = old;
+static uint32_t
+user_intern_hashed(struct engine *g, struct strv user_id, uint64_t h)
+{
+	uint32_t uid = strdict_intern_hashed(g->users, user_id, h, NULL);
 
-		g->stats = xgrow(g->stats, &g->capstats, (size_t)uid + 1,
-		    sizeof *g->stats);
-		memset(g->stats + old, 0,
-		    (g->capstats - old) * sizeof *g->stats);
-		g->mref = xgrow(g->mref, &cap, g->capstats, sizeof *g->mref);
-		/* A generation that cannot match: looked up on first use. */
-		memset(g->mref + old, 0xff, (cap - old) * sizeof *g->mref);
-	}
+	if (uid >= g->capu)
+		urec_grow(g, (size_t)uid + 1);
 	return uid;
 }
 
-static const struct meta_entry *
-user_meta(struct engine *g, uint32_t uid)
+static uint32_t
+user_intern(struct engine *g, struct strv user_id)
 {
-	struct meta_ref *r = &g->mref[uid];
+	return user_intern_hashed(g, user_id, strdict_hash_of(user_id));
+}
+
+/* The user's record with its metadata codes current. */
+static struct urec *
+user_rec(struct engine *g, uint32_t uid)
+{
+	struct urec *r = &g->u[uid];
 	uint32_t gen = meta_generation(g->meta);
 
-	if (r->generation != gen) {
-		r->id = meta_find(g->meta, strdict_get(g->users, uid));
-		r->generation = gen;
+	if (r->meta_gen != gen) {
+		const struct meta_entry *me;
+
+		r->meta_id = meta_find_hashed(g->meta,
+		    strdict_get(g->users, uid), strdict_hash(g->users, uid));
+		me = meta_get_id(g->meta, r->meta_id);
+		memcpy(r->codes, (me ? me : meta_unknown())->codes,
+		    sizeof r->codes);
+		r->meta_gen = gen;
 	}
-	return meta_get_id(g->meta, r->id);
+	return r;
 }
 
 static int
@@ -143,7 +160,8 @@ static void
 on_close(void *arg, uint32_t uid, const struct sess *s)
 {
 	struct engine *g = arg;
-	struct user_stats *st = &g->stats[uid];
+	struct urec *r = user_rec(g, uid);
+	struct user_stats *st = &r->st;
 	struct session_out o;
 	const struct meta_entry *me;
 	char sid[SESSION_ID_MAX + 1];
@@ -187,7 +205,7 @@ on_close(void *arg, uint32_t uid, const struct sess *s)
 	o.n_types = s->ntypes;
 	o.first_app_version = strdict_get(g->strings, s->first_ver);
 	o.last_app_version = strdict_get(g->strings, s->last_ver);
-	me = user_meta(g, uid);
+	me = meta_get_id(g->meta, r->meta_id);
 	if (me != NULL) {
 		o.has_meta = true;
 		o.join_date = me->join_date;
@@ -198,18 +216,19 @@ on_close(void *arg, uint32_t uid, const struct sess *s)
 	g->cb.session(g->cb.arg, &o);
 }
 
-enum engine_result
-engine_add(struct engine *g, const struct event *ev, int64_t now_ms)
+static enum engine_result
+add_hashed(struct engine *g, const struct event *ev, uint64_t uhash,
+    int64_t now_ms)
 {
-	uint32_t uid = user_intern(g, ev->user_id);
-	struct user_stats *st = &g->stats[uid];
-	enum engine_result r = ENGINE_OK;
+	uint32_t uid = user_intern_hashed(g, ev->user_id, uhash);
+	struct urec *r = &g->u[uid];
+	enum engine_result res = ENGINE_OK;
 
 	sessionizer_observe(g->sz, ev->ts_ms, now_ms);
-	if (st->sessions > 0 &&
-	    ev->ts_ms <= st->last_seen + g->conf.sess.gap_ms) {
-		st->late++;
-		r = ENGINE_LATE;
+	if (r->st.sessions > 0 &&
+	    ev->ts_ms <= r->st.last_seen + g->conf.sess.gap_ms) {
+		r->st.late++;
+		res = ENGINE_LATE;
 		if (g->cb.late != NULL)
 			g->cb.late(g->cb.arg, ev,
 			    "late: belongs to an emitted session");
@@ -220,12 +239,82 @@ engine_add(struct engine *g, const struct event *ev, int64_t now_ms)
 	}
 	mark_dirty(g, uid);
 	if (active_is_active(g->act, ev->duration_ms)) {
-		const struct meta_entry *me = user_meta(g, uid);
+		struct meta_entry me = { 0, { 0 } };
 
-		active_add(g->act, uid, strdict_hash(g->users, uid),
-		    me ? me : meta_unknown(), ev->ts_ms, ev->duration_ms);
+		memcpy(me.codes, user_rec(g, uid)->codes, sizeof me.codes);
+		active_add(g->act, uid, strdict_hash(g->users, uid), &me,
+		    ev->ts_ms, ev->duration_ms);
 	}
-	return r;
+	return res;
+}
+
+enum engine_result
+engine_add(struct engine *g, const struct event *ev, int64_t now_ms)
+{
+	return add_hashed(g, ev, strdict_hash_of(ev->user_id), now_ms);
+}
+
+/*
+ * Software pipelining over the batch: event i + 2 * AHEAD has its user's
+ * hash computed and dictionary slot requested; at i + AHEAD, the slot has
+ * arrived and names the user's entry, record and session list, requested
+ * in turn (for a new user: the metadata dictionary's slot, then entry);
+ * at i they are in the cache and the event is applied, its session array
+ * and set slots requested AHEAD / 2 events before. Ids are
+ * guesses until the event is applied (the bytes are compared only then),
+ * which is harmless: a wrong guess costs a useless load.
+ */
+#define AHEAD	4
+#define RING	16	/* > 2 * AHEAD, a power of two */
+
+void
+engine_add_batch(struct engine *g, const struct event *evs, size_t n,
+    int64_t now_ms)
+{
+	uint64_t h[RING];
+	bool fresh[RING];	/* a new user when its loads were requested */
+	size_t i;
+
+	for (i = 0; i < n + 2 * AHEAD; i++) {
+		size_t f = i, m = i - AHEAD, c = i - AHEAD - AHEAD / 2,
+		    t = i - 2 * AHEAD;
+
+		if (f < n) {
+			h[f % RING] = strdict_hash_of(evs[f].user_id);
+			strdict_prefetch(g->users, h[f % RING]);
+		}
+		if (i >= AHEAD && m < n) {
+			uint32_t id = strdict_prefetch_entry(g->users,
+			    h[m % RING]);
+
+			if (id == STRDICT_NONE)	/* new: metadata lookup */
+				meta_prefetch(g->meta, h[m % RING]);
+			else if (id < g->capu) {
+				__builtin_prefetch(&g->u[id]);
+				sessionizer_prefetch_user(g->sz, id);
+			}
+		}
+		if (i >= AHEAD + AHEAD / 2 && c < n) {
+			uint32_t id = strdict_prefetch_entry(g->users,
+			    h[c % RING]);
+			size_t k;
+
+			fresh[c % RING] = id == STRDICT_NONE;
+			if (id == STRDICT_NONE) {
+				meta_prefetch_entry(g->meta, h[c % RING]);
+				/* The id it will get: one past the users
+				 * known and those new ones applied first. */
+				id = (uint32_t)strdict_count(g->users);
+				for (k = t; k < c; k++)
+					id += k < n && fresh[k % RING];
+			} else
+				sessionizer_prefetch_sessions(g->sz, id);
+			if (active_is_active(g->act, evs[c].duration_ms))
+				active_prefetch(g->act, id, evs[c].ts_ms);
+		}
+		if (i >= 2 * AHEAD)
+			add_hashed(g, &evs[t], h[t % RING], now_ms);
+	}
 }
 
 size_t
@@ -293,9 +382,9 @@ engine_user_stats(const struct engine *g, uint32_t uid)
 {
 	if (uid >= strdict_count(g->users))
 		return NULL;
-	if (g->stats[uid].sessions == 0 && g->stats[uid].late == 0)
+	if (g->u[uid].st.sessions == 0 && g->u[uid].st.late == 0)
 		return NULL;
-	return &g->stats[uid];
+	return &g->u[uid].st;
 }
 
 double
@@ -310,9 +399,8 @@ size_t
 engine_memory(const struct engine *g)
 {
 	return sizeof *g + strdict_memory(g->users) +
-	    strdict_memory(g->strings) + g->capstats * (sizeof *g->stats +
-	    sizeof *g->mref) +
-	    g->capbits + g->capdirty * sizeof *g->dirty +
+	    strdict_memory(g->strings) + g->capu * sizeof *g->u +
+	    g->capdirty * sizeof *g->dirty +
 	    sessionizer_memory(g->sz) + active_memory(g->act);
 }
 
@@ -331,14 +419,14 @@ engine_clear_dirty(struct engine *g)
 	size_t i;
 
 	for (i = 0; i < g->ndirty; i++)
-		g->dirty_bits[g->dirty[i] / 8] = 0;
+		g->u[g->dirty[i]].dirty = 0;
 	g->ndirty = 0;
 }
 
 void
 engine_encode_user(const struct engine *g, uint32_t uid, struct enc *e)
 {
-	const struct user_stats *st = &g->stats[uid];
+	const struct user_stats *st = &g->u[uid].st;
 
 	enc_u8(e, USER_ENC_VERSION);
 	enc_uvar(e, st->sessions);
@@ -374,7 +462,7 @@ engine_decode_user(struct engine *g, struct strv user_id, const void *buf,
 	sessionizer_sessions(g->sz, uid, &n);
 	if (n != 0)
 		return -1;	/* loaded twice */
-	g->stats[uid] = st;
+	g->u[uid].st = st;
 	if (sessionizer_decode_user(g->sz, uid, &d) != 0 || !dec_done(&d))
 		return -1;
 	return 0;

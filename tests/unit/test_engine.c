@@ -259,6 +259,93 @@ late_event_counts_for_dau_only(void **state)
 	fx_free(f);
 }
 
+/* ---- metadata ---- */
+
+/* The country a user is counted under on a day (zone 0), "-" if absent. */
+static const char *
+day_country(const struct fx *f, const char *day, const char *user)
+{
+	static char buf[32];
+	struct pset *s = active_find(engine_active(f->eng), 0, PERIOD_DAY,
+	    fx_day(day));
+	uint32_t uid = uid_of(f->eng, user);
+	const struct pentry *e;
+	size_t n, i;
+
+	if (s == NULL)
+		return "-";
+	e = pset_entries(s, &n);
+	for (i = 0; i < n; i++) {
+		if (e[i].uid == uid) {
+			struct strv v = meta_value(f->meta, DIM_COUNTRY,
+			    e[i].codes[DIM_COUNTRY]);
+
+			snprintf(buf, sizeof buf, "%.*s", (int)v.len, v.p);
+			return buf;
+		}
+	}
+	return "-";
+}
+
+static struct event
+mk_event(const char *user, const char *at)
+{
+	struct event ev = { 0 };
+
+	ev.user_id = strv_c(user);
+	ev.ts_ms = fx_ms(at);
+	ev.action_type = STRV("edit");
+	ev.page_id = STRV("p1");
+	ev.duration_ms = 20000;
+	ev.app_version = STRV("1");
+	return ev;
+}
+
+/*
+ * The engine caches each user's metadata until the table changes: every
+ * change (upsert, new value, tombstone) reaches the next period the user
+ * is counted in, through engine_add and engine_add_batch alike, and a
+ * closing session reports the metadata current at close.
+ */
+static void
+metadata_changes_reach_cached_users(void **state)
+{
+	struct fx *f = fx_new(&live);
+	struct event b[3];
+
+	(void)state;
+	fx_add(f, "u1", fx_ms("2023-03-01T10:00:00Z"), 20000, "edit", "1");
+	fx_meta(f->meta, "u1", 19000, "US", "iOS", "free");
+	b[0] = mk_event("u2", "2023-03-02T10:00:00Z");
+	b[1] = mk_event("u1", "2023-03-02T10:00:00Z");
+	b[2] = mk_event("u1", "2023-03-02T10:01:00Z");
+	engine_add_batch(f->eng, b, 3, 0);
+	fx_meta(f->meta, "u1", 19000, "DE", "iOS", "free");
+	b[0] = mk_event("u1", "2023-03-03T10:00:00Z");
+	engine_add_batch(f->eng, b, 1, 0);
+	fx_tombstone(f->meta, "u1");
+	fx_add(f, "u1", fx_ms("2023-03-04T10:00:00Z"), 20000, "edit", "1");
+	fx_meta(f->meta, "u2", 19000, "FR", "Web", "free");
+	fx_add(f, "u2", fx_ms("2023-03-04T10:00:00Z"), 20000, "edit", "1");
+
+	assert_string_equal(day_country(f, "2023-03-01", "u1"), "unknown");
+	assert_string_equal(day_country(f, "2023-03-02", "u1"), "US");
+	assert_string_equal(day_country(f, "2023-03-02", "u2"), "unknown");
+	assert_string_equal(day_country(f, "2023-03-03", "u1"), "DE");
+	assert_string_equal(day_country(f, "2023-03-03", "u2"), "-");
+	assert_string_equal(day_country(f, "2023-03-04", "u1"), "unknown");
+	assert_string_equal(day_country(f, "2023-03-04", "u2"), "FR");
+	assert_int_equal(pset_dim_count(active_find(engine_active(f->eng), 0,
+	    PERIOD_DAY, fx_day("2023-03-02")), DIM_COUNTRY, 0), 1);
+
+	assert_int_equal(engine_close_all(f->eng), 6);
+	assert_false(emitted(f, "u1", 0)->has_meta);
+	assert_int_equal(emitted(f, "u1", 1)->actions, 2);
+	assert_true(emitted(f, "u2", 0)->has_meta);
+	assert_string_equal(emitted(f, "u2", 1)->dims[DIM_COUNTRY], "FR");
+	fx_free(f);
+}
+
 /* ---- write-behind: dirty users and user records ---- */
 
 static void
@@ -645,6 +732,7 @@ main(void)
 		cmocka_unit_test(session_end_modes),
 		cmocka_unit_test(user_stats_exact),
 		cmocka_unit_test(late_event_counts_for_dau_only),
+		cmocka_unit_test(metadata_changes_reach_cached_users),
 		cmocka_unit_test(dirty_users_track_changes),
 		cmocka_unit_test(user_record_round_trip),
 		cmocka_unit_test(pset_delta_round_trip_in_two_chunks),
