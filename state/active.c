@@ -38,6 +38,7 @@ struct pset {
 	struct pentry *ent;
 	size_t         n, cap;
 	size_t         committed;
+	size_t         counted;		/* entries in dcount (see pset_tally) */
 	uint32_t      *slots;		/* uid + 1; 0 = empty */
 	uint32_t       nbits;		/* log2 of the slot count */
 	struct hll    *hll;
@@ -200,6 +201,29 @@ pset_count_dim(struct pset *s, enum dim d, uint16_t code)
 	s->dcount[d][code]++;
 }
 
+/*
+ * The counts per dimension value are brought up to date when read, like
+ * the sketches: counting each entry as it is added would touch three more
+ * small arrays of a set that is, with many partitions, zones and days,
+ * rarely in the cache; counting a run of entries reads them in a row.
+ * The sketch fold indexes the value arrays by code, so it tallies first.
+ */
+static void
+pset_tally(const struct pset *cs)
+{
+	struct pset *s = (struct pset *)cs;	/* a cache update */
+	size_t i;
+	int d;
+
+	for (d = 0; d < DIM_COUNT; d++) {
+		if (!(s->dims_mask & (1u << d)))
+			continue;
+		for (i = s->counted; i < s->n; i++)
+			pset_count_dim(s, (enum dim)d, s->ent[i].codes[d]);
+	}
+	s->counted = s->n;
+}
+
 /* Adds the waiting hashes to the sketches (see the top of this file). */
 static void
 pset_fold(const struct pset *cs)
@@ -246,12 +270,10 @@ pset_add(struct active *a, struct pset *s, uint32_t uid, uint64_t uhash,
 	for (d = 0; d < DIM_COUNT; d++)
 		e->codes[d] = (a->conf.dims_mask & (1u << d)) ? codes[d] : 0;
 	s->slots[i] = uid + 1;
-	for (d = 0; d < DIM_COUNT; d++) {
-		if (a->conf.dims_mask & (1u << d))
-			pset_count_dim(s, (enum dim)d, e->codes[d]);
-	}
-	if (s->npend == PEND_MAX)
+	if (s->npend == PEND_MAX) {
+		pset_tally(s);
 		pset_fold(s);
+	}
 	if (s->npend == s->cappend) {
 		size_t cap = s->cappend;
 
@@ -454,28 +476,36 @@ pset_entries(const struct pset *s, size_t *n)
 uint64_t
 pset_dim_count(const struct pset *s, enum dim d, uint16_t code)
 {
+	if (s->counted < s->n)
+		pset_tally(s);
 	return code < s->ncodes[d] ? s->dcount[d][code] : 0;
 }
 
 uint16_t
 pset_codes(const struct pset *s, enum dim d)
 {
+	if (s->counted < s->n)
+		pset_tally(s);
 	return s->ncodes[d];
 }
 
 const struct hll *
 pset_hll(const struct pset *s)
 {
-	if (s->npend > 0)
+	if (s->npend > 0) {
+		pset_tally(s);
 		pset_fold(s);
+	}
 	return s->hll;
 }
 
 const struct hll *
 pset_dim_hll(const struct pset *s, enum dim d, uint16_t code)
 {
-	if (s->npend > 0)
+	if (s->npend > 0) {
+		pset_tally(s);
 		pset_fold(s);
+	}
 	return code < s->ncodes[d] ? s->dhll[d][code] : NULL;
 }
 
