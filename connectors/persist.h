@@ -60,6 +60,8 @@ int persist_load_meta(struct store *, struct meta *, size_t *count,
  */
 #define OUTREC_MAX_HEADERS	6
 #define OUTPAGE_MAX		4096
+/* The page of an output produced without an outbox record. */
+#define OUTREC_NO_PAGE		UINT64_MAX
 struct outrec {
 	uint64_t    page;		/* outbox key it is stored under */
 	uint8_t     topic;		/* index into the pipeline's topics */

@@ -28,6 +28,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -52,6 +53,19 @@ now_ms(void)
 
 	clock_gettime(CLOCK_REALTIME, &ts);
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* CPU time of the whole process (every thread), ms: a figure that the
+ * machine's other load does not inflate the way it does wall time. */
+static int64_t
+cpu_ms(void)
+{
+	struct rusage ru;
+
+	if (getrusage(RUSAGE_SELF, &ru) != 0)
+		return -1;
+	return ((int64_t)ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000 +
+	    (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1000;
 }
 
 int64_t
@@ -171,7 +185,11 @@ dead_letter(struct pipeline *p, const rd_kafka_message_t *m,
 static void
 page_delivered(struct pipeline *p, uint64_t page)
 {
-	uintptr_t left = (uintptr_t)u64map_get(p->pages, page);
+	uintptr_t left;
+
+	if (page == OUTREC_NO_PAGE)
+		return;
+	left = (uintptr_t)u64map_get(p->pages, page);
 
 	if (left > 1) {
 		u64map_put(p->pages, page, (void *)(left - 1));
@@ -523,6 +541,20 @@ emit_metrics(struct pipeline *p, bool all_final)
 
 /* ---- commit ---- */
 
+/* Failed deliveries, produced again. */
+static void
+produce_retries(struct pipeline *p)
+{
+	struct outrec **r = p->retry;
+	size_t nr = p->nretry, i;
+
+	p->retry = NULL;
+	p->nretry = p->capretry = 0;
+	for (i = 0; i < nr; i++)
+		produce_one(p, r[i]);
+	free(r);
+}
+
 /* A partition's changed state and its next offset into the batch. */
 static void
 part_save(struct pipeline *p, struct part *pt)
@@ -534,13 +566,14 @@ part_save(struct pipeline *p, struct part *pt)
 }
 
 /*
- * Writes the batch: the partitions saved into it, the metadata offsets and
- * every output produced since the last write, which must all come from
- * those partitions (or from metadata); then hands the outputs to the
- * producer. t0: when the commit started, for its duration.
+ * Writes the batch: the partitions saved into it, the metadata offsets and,
+ * with outputs, every output produced since the last write, which must all
+ * come from those partitions (or from metadata); then hands the outputs to
+ * the producer. Without, they stay where they are (once_step produces them
+ * itself). t0: when the commit started, for its duration.
  */
 static int
-commit_write(struct pipeline *p, int64_t t0)
+commit_write(struct pipeline *p, int64_t t0, bool outputs)
 {
 	size_t pos = 0, i;
 	uint64_t key;
@@ -548,15 +581,14 @@ commit_write(struct pipeline *p, int64_t t0)
 	char *cause = NULL;
 	int32_t mp;
 	int64_t t1, t2;
-	size_t nops, nbytes;
+	size_t nops, nbytes, nout = outputs ? p->nfresh : 0;
 
 	for (mp = 0; mp < p->meta_nparts; mp++)
 		if (p->meta_next[mp] >= 0)
 			persist_put_offset(p->batch, p->topic_meta, mp,
 			    p->meta_next[mp]);
-	for (i = 0; i < p->nfresh; i += OUTPAGE_MAX) {
-		size_t n = p->nfresh - i < OUTPAGE_MAX ? p->nfresh - i :
-		    OUTPAGE_MAX, j;
+	for (i = 0; i < nout; i += OUTPAGE_MAX) {
+		size_t n = nout - i < OUTPAGE_MAX ? nout - i : OUTPAGE_MAX, j;
 		uint64_t page = p->next_seq++;
 
 		for (j = 0; j < n; j++)
@@ -591,20 +623,13 @@ commit_write(struct pipeline *p, int64_t t0)
 		pt->saved = false;
 	}
 	/* Durable now: hand the outputs to the producer. */
-	for (i = 0; i < p->nfresh; i++)
+	for (i = 0; i < nout; i++)
 		produce_one(p, p->fresh[i]);
-	p->nfresh = 0;
-	p->fresh_bytes = 0;
-	{
-		struct outrec **r = p->retry;
-		size_t nr = p->nretry;
-
-		p->retry = NULL;
-		p->nretry = p->capretry = 0;
-		for (i = 0; i < nr; i++)
-			produce_one(p, r[i]);
-		free(r);
+	if (outputs) {
+		p->nfresh = 0;
+		p->fresh_bytes = 0;
 	}
+	produce_retries(p);
 	rd_kafka_poll(p->producer, 0);
 	pipeline_observe_commit(p, (double)(pipeline_mono_ms() - t0) / 1000.0);
 	log_debug("committed", "ms=%" PRId64 " write_ms=%" PRId64 " ops=%zu "
@@ -630,49 +655,105 @@ pipeline_commit(struct pipeline *p, bool metrics, bool all_final)
 	while (u64map_next(p->parts, &pos, &key, &val))
 		if (!((struct part *)val)->saved)
 			part_save(p, val);
-	return commit_write(p, t0);
+	return commit_write(p, t0, true);
+}
+
+/*
+ * --once, end of input, one step per batch of closed sessions: the batch
+ * before, whose sessions were produced at the previous step, is written
+ * once every one of them is delivered; then the state and offsets of the
+ * partitions closed since (todo) go into the batch, and their sessions to
+ * the producer. So the sessions skip the outbox (written, produced and
+ * deleted again: each one's bytes through RocksDB's log, memtable and a
+ * table file), and the next batch is closed while this one is delivered.
+ *
+ * The sessions need not be durable before they are produced: until their
+ * batch is written, its partitions keep the state and offsets they had,
+ * and a rerun after a crash closes the same sessions again and produces
+ * them again, with the same keys and session_ids. A partition's first
+ * batch carries its whole state, open sessions too, so that once written
+ * its offset at the end matches the state on disk.
+ */
+static int
+once_step(struct pipeline *p, struct part **todo, size_t *ntodo)
+{
+	int64_t t0 = pipeline_mono_ms(), until = t0 + ONCE_DELIVERY_MS;
+	size_t i;
+
+	while ((p->inflight > 0 || p->nretry > 0) && !producer_fatal(p) &&
+	    pipeline_mono_ms() < until) {
+		rd_kafka_poll(p->producer, 10);
+		produce_retries(p);
+	}
+	if (p->inflight > 0 || p->nretry > 0) {
+		log_error("sessions not delivered; stopping without writing "
+		    "their state", "pending=%zu", p->inflight + p->nretry);
+		p->exit_code = 1;
+		return -1;
+	}
+	if (store_batch_count(p->batch) > 0 && commit_write(p, t0, false) != 0)
+		return -1;
+	/*
+	 * Marked committed when put into the batch, not when it is written:
+	 * the next sessions change the same partitions meanwhile. A failed
+	 * write stops the daemon, so the marks are never used wrongly.
+	 */
+	for (i = 0; i < *ntodo; i++) {
+		part_save(p, todo[i]);
+		persist_committed(todo[i]->eng);
+		todo[i]->saved = false;
+	}
+	*ntodo = 0;
+	for (i = 0; i < p->nfresh; i++) {
+		p->fresh[i]->page = OUTREC_NO_PAGE;
+		produce_one(p, p->fresh[i]);
+	}
+	p->nfresh = 0;
+	p->fresh_bytes = 0;
+	rd_kafka_poll(p->producer, 0);
+	return 0;
 }
 
 /*
  * --once, end of input: every session is closed, one partition after
- * another, and written together with its partition's state and offset. A
- * batch is written once it holds [state] batch_size bytes; at a
- * partition's end already at an eighth of that, so that small partitions
- * share a batch and a large one starts with an empty batch.
- *
- * A partition is saved whole the first time its batch is written: its
- * state on disk then matches the offset at its end, so a crash between
- * two batches of one partition is safe (a rerun closes the sessions still
- * open). A partition not written yet keeps the state and offset it had at
- * the start, and a rerun consumes it again. Either way, nothing is lost
- * or counted twice, and a batch holds at most batch_size bytes of closed
- * sessions plus the state of one partition.
+ * another, in batches of [state] batch_size bytes of sessions (once_step),
+ * plus the state of their partitions. A partition's end also ends a batch
+ * of an eighth of that, so that small partitions share a batch and a
+ * large one starts a new one. A batch holds at most batch_size of
+ * sessions plus the state of the partitions in it.
  */
 static int
 once_close(struct pipeline *p)
 {
-	size_t pos = 0;
+	size_t pos = 0, ntodo = 0;
+	struct part **todo = xcalloc(u64map_count(p->parts) + 1,
+	    sizeof *todo);
 	uint64_t key;
 	void *val;
+	int rc = -1;
 
 	while (u64map_next(p->parts, &pos, &key, &val)) {
 		struct part *pt = val;
 
+		todo[ntodo++] = pt;
 		while (engine_close_some(pt->eng, CLOSE_SLICE) > 0) {
-			if (store_batch_bytes(p->batch) + p->fresh_bytes <
-			    p->batch_size)
+			if (p->fresh_bytes < p->batch_size)
 				continue;
-			part_save(p, pt);
-			if (commit_write(p, pipeline_mono_ms()) != 0)
-				return -1;
+			if (once_step(p, todo, &ntodo) != 0)
+				goto out;
+			todo[ntodo++] = pt;	/* what it closes next */
 		}
-		part_save(p, pt);
-		if (store_batch_bytes(p->batch) + p->fresh_bytes >=
-		    p->batch_size / 8 &&
-		    commit_write(p, pipeline_mono_ms()) != 0)
-			return -1;
+		if (p->fresh_bytes >= p->batch_size / 8 &&
+		    once_step(p, todo, &ntodo) != 0)
+			goto out;
 	}
-	return pipeline_commit(p, true, true);
+	/* The last sessions, then the batch of their state. */
+	if (once_step(p, todo, &ntodo) != 0 || once_step(p, todo, &ntodo) != 0)
+		goto out;
+	rc = pipeline_commit(p, true, true);
+out:
+	free(todo);
+	return rc;
 }
 
 /* ---- input ---- */
@@ -1518,7 +1599,8 @@ pipeline_run(struct pipeline *p)
 		return p->exit_code;
 	if (p->once && !p->stopping) {
 		log_info("end of input; closing sessions", "records=%" PRIu64
-		    " ms=%" PRId64, p->n_in, pipeline_mono_ms() - p->t_start);
+		    " ms=%" PRId64 " cpu_ms=%" PRId64, p->n_in,
+		    pipeline_mono_ms() - p->t_start, cpu_ms());
 		if (once_close(p) != 0)
 			return 1;
 	} else if (pipeline_commit(p, !p->once, false) != 0)
@@ -1534,8 +1616,9 @@ pipeline_run(struct pipeline *p)
 
 		log_info("backfill done", "records=%" PRIu64 " sessions=%"
 		    PRIu64 " metrics=%" PRIu64 " dead_letters=%" PRIu64
-		    " late=%" PRIu64 " ms=%" PRId64, p->n_in, p->n_sessions,
-		    p->n_metrics, p->n_dlq, p->n_late, el);
+		    " late=%" PRIu64 " ms=%" PRId64 " cpu_ms=%" PRId64, p->n_in,
+		    p->n_sessions, p->n_metrics, p->n_dlq, p->n_late, el,
+		    cpu_ms());
 	}
 	return 0;
 fail:

@@ -37,6 +37,7 @@ enum out_topic {
 #define BATCH_MSGS	2048
 #define DRAIN_BUDGET_MS	100	/* consuming before other events run */
 #define CLOSE_SLICE	4096	/* --once: sessions closed between size checks */
+#define ONCE_DELIVERY_MS	45000	/* --once: wait for a batch's outputs */
 #define DLQ_VALUE_MAX	(256 * 1024)	/* under the producer's 1 MB limit */
 
 struct part {
