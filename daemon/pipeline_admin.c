@@ -16,6 +16,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "admin.h"
 #include "config.h"
@@ -476,6 +477,44 @@ snapshot_name_ok(const char *s)
 	return true;
 }
 
+/*
+ * RocksDB builds a checkpoint in PATH.tmp, first emptying whatever is
+ * there (through a symbolic link too: a link planted as NAME.tmp had the
+ * files of its target deleted), then renames it to PATH. So neither may
+ * exist in any form, and the directory must be the daemon's own, or
+ * another user could plant such a link between this check and the
+ * checkpoint.
+ */
+static bool
+snapshot_path_free(const char *base, const char *path, int *status,
+    const char **err)
+{
+	struct stat st;
+	char *tmp;
+	bool taken;
+
+	if (stat(base, &st) != 0 || !S_ISDIR(st.st_mode) ||
+	    st.st_uid != geteuid() || (st.st_mode & 022) != 0) {
+		log_error("snapshot directory refused: it must be a directory "
+		    "of the daemon's user that no one else can write to",
+		    "dir=%s", base);
+		*status = 500;
+		*err = "the snapshot directory is not the daemon's own (see "
+		    "the daemon's log)";
+		return false;
+	}
+	tmp = xasprintf("%s.tmp", path);
+	taken = lstat(path, &st) == 0 || errno != ENOENT ||
+	    lstat(tmp, &st) == 0 || errno != ENOENT;
+	free(tmp);
+	if (taken) {
+		*status = 409;
+		*err = "a snapshot of that name exists";
+		return false;
+	}
+	return true;
+}
+
 static json_t *
 op_snapshot(void *arg, const char *name, int *status, const char **err)
 {
@@ -508,6 +547,11 @@ op_snapshot(void *arg, const char *name, int *status, const char **err)
 		return NULL;
 	}
 	path = xasprintf("%s/%s", base, name);
+	if (!snapshot_path_free(base, path, status, err)) {
+		free(base);
+		free(path);
+		return NULL;
+	}
 	free(base);
 	/* Everything in memory first, so the checkpoint holds it. */
 	if (pipeline_commit(p, false, false) != 0 ||
