@@ -85,7 +85,8 @@ broker_start() {
 	exec 3<"$T/broker.fifo"
 	read -r -t 30 line <&3 ||
 		fail "no bootstrap line from the broker: $(cat "$T/broker.err")"
-	[[ "$line" =~ ^bootstrap=127\.0\.0\.1:[0-9]+$ ]] ||
+	# One address per broker (--brokers N).
+	[[ "$line" =~ ^bootstrap=127\.0\.0\.1:[0-9]+(,127\.0\.0\.1:[0-9]+)*$ ]] ||
 		fail "first broker line: '$line'"
 	BOOTSTRAP=${line#bootstrap=}
 }

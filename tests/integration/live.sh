@@ -6,14 +6,15 @@
 # grace: then live sessions equal batch sessions whatever the timing, and
 # the comparison can be exact.
 #
-#   live_init SEED        broker, data, metadata loaded, chunks, live.conf
+#   live_init SEED [BROKER_ARG...]   broker (with these extra arguments),
+#                         data, metadata loaded, chunks, live.conf
 #   start_daemon          start the live daemon; waits for partitions
 #   load_chunk FILE       produce one chunk
 #   finish_and_compare    SIGTERM, --once, compare with the reference run
 
 live_init() {
 	RANDOM=$1
-	broker_start --partitions 8
+	broker_start --partitions 8 "${@:2}"
 	"$CTL" generate --events 30000 --metadata 2000 --users 6000 \
 		--seed "$1" --out "$T/data" >/dev/null
 	"$CTL" load --kind metadata --csv "$T/data/user_metadata_sample.csv" \
