@@ -48,6 +48,7 @@ struct engine {
 };
 
 static void on_close(void *arg, uint32_t uid, const struct sess *s);
+static void on_close_ahead(void *arg, uint32_t uid, bool far);
 
 struct engine *
 engine_new(const struct engine_conf *conf, struct meta *meta,
@@ -61,6 +62,7 @@ engine_new(const struct engine_conf *conf, struct meta *meta,
 	g->users = strdict_new();
 	g->strings = strdict_new();
 	g->sz = sessionizer_new(&conf->sess, g->strings, on_close, g);
+	sessionizer_set_ahead(g->sz, on_close_ahead);
 	g->act = active_new(&conf->act);
 	return g;
 }
@@ -114,9 +116,10 @@ urec_grow(struct engine *g, size_t need)
 }
 
 static uint32_t
-user_intern_hashed(struct engine *g, struct strv user_id, uint64_t h)
+user_intern_hashed(struct engine *g, struct strv user_id, uint64_t h,
+    bool *created)
 {
-	uint32_t uid = strdict_intern_hashed(g->users, user_id, h, NULL);
+	uint32_t uid = strdict_intern_hashed(g->users, user_id, h, created);
 
 	if (uid >= g->capu)
 		urec_grow(g, (size_t)uid + 1);
@@ -126,7 +129,7 @@ user_intern_hashed(struct engine *g, struct strv user_id, uint64_t h)
 static uint32_t
 user_intern(struct engine *g, struct strv user_id)
 {
-	return user_intern_hashed(g, user_id, strdict_hash_of(user_id));
+	return user_intern_hashed(g, user_id, strdict_hash_of(user_id), NULL);
 }
 
 /* The user's record with its metadata codes current. */
@@ -154,6 +157,19 @@ type_cmp(const void *a, const void *b)
 {
 	return strv_cmp(((const struct action_count *)a)->type,
 	    ((const struct action_count *)b)->type);
+}
+
+/* What on_close will read: the record and name, then the metadata. */
+static void
+on_close_ahead(void *arg, uint32_t uid, bool far)
+{
+	struct engine *g = arg;
+
+	if (far) {
+		__builtin_prefetch(&g->u[uid]);
+		strdict_prefetch_id(g->users, uid);
+	} else if (g->u[uid].meta_gen == meta_generation(g->meta))
+		meta_prefetch_id(g->meta, g->u[uid].meta_id);
 }
 
 static void
@@ -216,14 +232,34 @@ on_close(void *arg, uint32_t uid, const struct sess *s)
 	g->cb.session(g->cb.arg, &o);
 }
 
+/*
+ * `warm`: the batch loop has loaded what the event needs. Else the loads
+ * are requested so that they overlap instead of following each other: the
+ * metadata slot with the dictionary's (a new user will need it; for a
+ * known one it is a load nobody waits for), then, once the user is known,
+ * its session list, its sets' slots and the metadata entry, before the
+ * record is read.
+ */
 static enum engine_result
 add_hashed(struct engine *g, const struct event *ev, uint64_t uhash,
-    int64_t now_ms)
+    int64_t now_ms, bool warm)
 {
-	uint32_t uid = user_intern_hashed(g, ev->user_id, uhash);
-	struct urec *r = &g->u[uid];
+	bool created = false;
+	uint32_t uid;
+	struct urec *r;
 	enum engine_result res = ENGINE_OK;
 
+	if (!warm)
+		meta_prefetch(g->meta, uhash);
+	uid = user_intern_hashed(g, ev->user_id, uhash, &created);
+	r = &g->u[uid];
+	if (!warm) {
+		sessionizer_prefetch_user(g->sz, uid);
+		if (active_is_active(g->act, ev->duration_ms))
+			active_prefetch(g->act, uid, ev->ts_ms);
+		if (created)
+			meta_prefetch_entry(g->meta, uhash);
+	}
 	sessionizer_observe(g->sz, ev->ts_ms, now_ms);
 	if (r->st.sessions > 0 &&
 	    ev->ts_ms <= r->st.last_seen + g->conf.sess.gap_ms) {
@@ -251,7 +287,7 @@ add_hashed(struct engine *g, const struct event *ev, uint64_t uhash,
 enum engine_result
 engine_add(struct engine *g, const struct event *ev, int64_t now_ms)
 {
-	return add_hashed(g, ev, strdict_hash_of(ev->user_id), now_ms);
+	return add_hashed(g, ev, strdict_hash_of(ev->user_id), now_ms, false);
 }
 
 /*
@@ -313,7 +349,7 @@ engine_add_batch(struct engine *g, const struct event *evs, size_t n,
 				active_prefetch(g->act, id, evs[c].ts_ms);
 		}
 		if (i >= 2 * AHEAD)
-			add_hashed(g, &evs[t], h[t % RING], now_ms);
+			add_hashed(g, &evs[t], h[t % RING], now_ms, true);
 	}
 }
 

@@ -154,6 +154,13 @@ meta_prefetch_entry(const struct meta *m, uint64_t h)
 		__builtin_prefetch(&m->slots[id]);
 }
 
+void
+meta_prefetch_id(const struct meta *m, uint32_t id)
+{
+	if (id != META_NONE && id < m->cap)
+		__builtin_prefetch(&m->slots[id]);
+}
+
 const struct meta_entry *
 meta_get_id(const struct meta *m, uint32_t id)
 {

@@ -42,6 +42,8 @@ uint32_t meta_find_hashed(const struct meta *, struct strv user_id,
     uint64_t h);
 void meta_prefetch(const struct meta *, uint64_t h);
 void meta_prefetch_entry(const struct meta *, uint64_t h);
+/* Starts loading the metadata of an id from meta_find. */
+void meta_prefetch_id(const struct meta *, uint32_t id);
 /* The metadata of an id from meta_find, or NULL when deleted/none. */
 const struct meta_entry *meta_get_id(const struct meta *, uint32_t id);
 /* The codes a user without metadata has. */

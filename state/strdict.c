@@ -221,6 +221,13 @@ strdict_prefetch_entry(const struct strdict *d, uint64_t h)
 	return sl->id;
 }
 
+void
+strdict_prefetch_id(const struct strdict *d, uint32_t id)
+{
+	if (id < d->n)
+		__builtin_prefetch(entry_of(d, id));
+}
+
 uint32_t
 strdict_intern(struct strdict *d, struct strv s, bool *created)
 {

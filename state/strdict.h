@@ -38,6 +38,8 @@ uint32_t strdict_find_hashed(const struct strdict *, struct strv s,
     uint64_t h);
 void strdict_prefetch(const struct strdict *, uint64_t h);
 uint32_t strdict_prefetch_entry(const struct strdict *, uint64_t h);
+/* Starts loading the entry of an id (for strdict_get or strdict_hash). */
+void strdict_prefetch_id(const struct strdict *, uint32_t id);
 /* Id of s, or STRDICT_NONE. */
 uint32_t strdict_find(const struct strdict *, struct strv s);
 struct strv strdict_get(const struct strdict *, uint32_t id);
