@@ -1,19 +1,30 @@
 #!/bin/bash
-# bench/run.sh [--quick]: the benchmark suite. Builds a Release tree in
-# build-bench/, starts one local broker (activityctl broker, 64 partitions),
-# generates and loads the seed-distributed data once, measures everything on
-# that topic and data in one run, prints a table and rewrites
-# docs/BENCHMARKS.md and docs/benchmarks.png. See docs/BENCHMARKS.md for what
-# each figure means. --quick: small sizes, for a smoke run (the documents
-# are then written under build-bench/run/ instead of docs/).
+# bench/run.sh [--quick] [--only SECTIONS]: the benchmark suite. Builds a
+# Release tree in build-bench/ (or $BENCH_BUILD), starts one local broker
+# (activityctl broker, 64 partitions), generates and loads the
+# seed-distributed data once, measures everything on that topic and data in
+# one run, prints a table and rewrites docs/BENCHMARKS.md and
+# docs/benchmarks.png. See docs/BENCHMARKS.md for what each figure means.
+# --quick: small sizes, for a smoke run (the documents are then written
+# under build-bench/run/ instead of docs/). --only once,live,memory,restart:
+# just those sections (once covers steps 1, 2 and 6), results in the log
+# only, no table or documents.
 set -euo pipefail
 
-QUICK=0
-if [ "${1:-}" = --quick ]; then QUICK=1; elif [ $# -gt 0 ]; then
-	echo "usage: bench/run.sh [--quick]" >&2; exit 2; fi
+QUICK=0 ONLY=
+usage() { echo "usage: bench/run.sh [--quick] [--only once,live,memory,restart]" >&2; exit 2; }
+while [ $# -gt 0 ]; do
+	case $1 in
+	--quick) QUICK=1 ;;
+	--only) [ $# -ge 2 ] || usage; ONLY=$2; shift ;;
+	*) usage ;;
+	esac
+	shift
+done
+want() { [ -z "$ONLY" ] || [[ ",$ONLY," == *",$1,"* ]]; }
 
 SRC=$(cd "$(dirname "$0")/.." && pwd)
-B=$SRC/build-bench
+B=${BENCH_BUILD:-$SRC/build-bench}
 W=$B/run
 if [ $QUICK = 1 ]; then
 	EVENTS=200000 USERS=100000 META=10000 STATE_USERS=1000000
@@ -28,7 +39,8 @@ RATES="100000 300000"
 # Each live daemon reads its own fresh topic (a new group starts at the
 # beginning), the restart test another one.
 LIVE_TOPICS=live-state-100000,live-state-300000,live-close-100000,live-close-300000
-CMDLINE="bench/run.sh${1:+ $1}"
+CMDLINE=bench/run.sh
+[ $QUICK = 0 ] || CMDLINE="$CMDLINE --quick"
 
 log() { printf '[%s] %s\n' "$(date +%T)" "$*" >&2; }
 ms_now() { echo $(( $(date +%s%N) / 1000000 )); }
@@ -37,14 +49,16 @@ log "build (Release) into $B"
 cmake -S "$SRC" -B "$B" -DCMAKE_BUILD_TYPE=Release >/dev/null
 cmake --build "$B" -j2 >/dev/null
 CTL=$B/activityctl D=$B/activityd BB=$B/bench
-if [ ! -d "$B/duckdb/node_modules/@duckdb/node-api" ]; then
-	log "npm install @duckdb/node-api into $B/duckdb"
-	mkdir -p "$B/duckdb"
-	[ -f "$B/duckdb/package.json" ] ||
-		echo '{"name":"bench-duckdb","private":true}' >"$B/duckdb/package.json"
-	(cd "$B/duckdb" && npm install --no-audit --no-fund @duckdb/node-api >/dev/null)
+if want once; then
+	if [ ! -d "$B/duckdb/node_modules/@duckdb/node-api" ]; then
+		log "npm install @duckdb/node-api into $B/duckdb"
+		mkdir -p "$B/duckdb"
+		[ -f "$B/duckdb/package.json" ] ||
+			echo '{"name":"bench-duckdb","private":true}' >"$B/duckdb/package.json"
+		(cd "$B/duckdb" && npm install --no-audit --no-fund @duckdb/node-api >/dev/null)
+	fi
+	cp "$SRC/bench/duckdb_peer.mjs" "$B/duckdb/"
 fi
-cp "$SRC/bench/duckdb_peer.mjs" "$B/duckdb/"
 
 rm -rf "$W"; mkdir -p "$W"
 PIDS=()
@@ -65,23 +79,25 @@ BOOT=$(sed -n 's/^bootstrap=//p' "$W/broker.out")
 [ -n "$BOOT" ] || { echo "broker did not start" >&2; exit 1; }
 log "broker $BOOT"
 
-"$CTL" generate --events $EVENTS --metadata $META --users $USERS --seed 42 \
-	--out "$W/data" >/dev/null
-# One more day (2024-01-01) of the same distribution: a day's share of the
-# events from another seed, timestamps moved to that day.
-DAY_EVENTS=$(( EVENTS / 365 ))
-"$CTL" generate --events $DAY_EVENTS --metadata 1 --users $USERS --seed 43 \
-	--out "$W/extra.gen" >/dev/null
-mkdir -p "$W/extra"
-awk -F, -v OFS=, 'NR == 1 { print; next } { $2 = "2024-01-01" substr($2, 11); print }' \
-	"$W/extra.gen/user_interactions_sample.csv" >"$W/extra/user_interactions_sample.csv"
-CSV=$W/data/user_interactions_sample.csv
-XCSV=$W/extra/user_interactions_sample.csv
-"$CTL" load --kind metadata --csv "$W/data/user_metadata_sample.csv" \
-	--bootstrap "$BOOT" --topic user-metadata >"$W/load-meta.out" 2>&1
-"$CTL" load --kind interactions --csv "$CSV" --bootstrap "$BOOT" \
-	--topic interactions >"$W/load.out" 2>&1
-log "$(tail -n1 "$W/load.out") ($EVENTS events, $USERS users, seed 42)"
+if want once; then
+	"$CTL" generate --events $EVENTS --metadata $META --users $USERS --seed 42 \
+		--out "$W/data" >/dev/null
+	# One more day (2024-01-01) of the same distribution: a day's share of the
+	# events from another seed, timestamps moved to that day.
+	DAY_EVENTS=$(( EVENTS / 365 ))
+	"$CTL" generate --events $DAY_EVENTS --metadata 1 --users $USERS --seed 43 \
+		--out "$W/extra.gen" >/dev/null
+	mkdir -p "$W/extra"
+	awk -F, -v OFS=, 'NR == 1 { print; next } { $2 = "2024-01-01" substr($2, 11); print }' \
+		"$W/extra.gen/user_interactions_sample.csv" >"$W/extra/user_interactions_sample.csv"
+	CSV=$W/data/user_interactions_sample.csv
+	XCSV=$W/extra/user_interactions_sample.csv
+	"$CTL" load --kind metadata --csv "$W/data/user_metadata_sample.csv" \
+		--bootstrap "$BOOT" --topic user-metadata >"$W/load-meta.out" 2>&1
+	"$CTL" load --kind interactions --csv "$CSV" --bootstrap "$BOOT" \
+		--topic interactions >"$W/load.out" 2>&1
+	log "$(tail -n1 "$W/load.out") ($EVENTS events, $USERS users, seed 42)"
+fi
 
 conf() {	# conf NAME STATEDIR TOPIC GROUP [extra lines...]
 	local f=$W/$1.conf
@@ -99,65 +115,67 @@ conf() {	# conf NAME STATEDIR TOPIC GROUP [extra lines...]
 }
 
 # ---- (1) bare consumer, (2) activityd --once: twice each ----
-declare -a CONS ONCE_RATE ONCE_BACK ONCE_RSS
-for i in 1 2; do
-	out=$("$BB/bench_consumer" "$BOOT" interactions)
-	CONS[$i]=$(awk '{ print $NF }' <<<"$out")
-	log "bare consumer run $i: $out"
-	c=$(conf once$i "$W/state-once$i" interactions bench-once)
-	t0=$(ms_now)
-	/usr/bin/time -v -o "$W/once$i.time" "$D" -c "$c" --once 2>"$W/once$i.log"
-	t1=$(ms_now)
-	rec=$(sed -n 's/.*backfill done.*records=\([0-9]*\).*/\1/p' "$W/once$i.log")
-	bms=$(sed -n 's/.*backfill done.* ms=\([0-9]*\).*/\1/p' "$W/once$i.log")
-	ONCE_RATE[$i]=$(( rec * 1000 / (t1 - t0) ))
-	ONCE_BACK[$i]=$(( rec * 1000 / (bms > 0 ? bms : 1) ))
-	ONCE_RSS[$i]=$(awk -F: '/Maximum resident/ { printf "%d", $2 / 1024 }' "$W/once$i.time")
-	log "activityd --once run $i: records $rec, wall $((t1 - t0)) ms, backfill $bms ms, peak RSS ${ONCE_RSS[$i]} MiB"
-done
-best() { [ "$1" -ge "$2" ] && echo "$1" || echo "$2"; }
-CONS_BEST=$(best "${CONS[1]%.*}" "${CONS[2]%.*}")
-ONCE_BEST=$(best "${ONCE_RATE[1]}" "${ONCE_RATE[2]}")
-BACK_BEST=$(best "${ONCE_BACK[1]}" "${ONCE_BACK[2]}")
-RATIO=$(awk -v a="$ONCE_BEST" -v b="$CONS_BEST" 'BEGIN { printf "%.2f", a / b }')
+if want once; then
+	declare -a CONS ONCE_RATE ONCE_BACK ONCE_RSS
+	for i in 1 2; do
+		out=$("$BB/bench_consumer" "$BOOT" interactions)
+		CONS[$i]=$(awk '{ print $NF }' <<<"$out")
+		log "bare consumer run $i: $out"
+		c=$(conf once$i "$W/state-once$i" interactions bench-once)
+		t0=$(ms_now)
+		/usr/bin/time -v -o "$W/once$i.time" "$D" -c "$c" --once 2>"$W/once$i.log"
+		t1=$(ms_now)
+		rec=$(sed -n 's/.*backfill done.*records=\([0-9]*\).*/\1/p' "$W/once$i.log")
+		bms=$(sed -n 's/.*backfill done.* ms=\([0-9]*\).*/\1/p' "$W/once$i.log")
+		ONCE_RATE[$i]=$(( rec * 1000 / (t1 - t0) ))
+		ONCE_BACK[$i]=$(( rec * 1000 / (bms > 0 ? bms : 1) ))
+		ONCE_RSS[$i]=$(awk -F: '/Maximum resident/ { printf "%d", $2 / 1024 }' "$W/once$i.time")
+		log "activityd --once run $i: records $rec, wall $((t1 - t0)) ms, backfill $bms ms, peak RSS ${ONCE_RSS[$i]} MiB"
+	done
+	best() { [ "$1" -ge "$2" ] && echo "$1" || echo "$2"; }
+	CONS_BEST=$(best "${CONS[1]%.*}" "${CONS[2]%.*}")
+	ONCE_BEST=$(best "${ONCE_RATE[1]}" "${ONCE_RATE[2]}")
+	BACK_BEST=$(best "${ONCE_BACK[1]}" "${ONCE_BACK[2]}")
+	RATIO=$(awk -v a="$ONCE_BEST" -v b="$CONS_BEST" 'BEGIN { printf "%.2f", a / b }')
 
-# ---- (6) one more day: activityd incremental vs DuckDB full recompute ----
-"$CTL" load --kind interactions --csv "$XCSV" --bootstrap "$BOOT" \
-	--topic interactions >"$W/load-extra.out" 2>&1
-t0=$(ms_now)
-"$D" -c "$W/once2.conf" --once 2>"$W/once-extra.log"
-t1=$(ms_now)
-INC_WALL=$((t1 - t0))
-INC_BACK=$(sed -n 's/.*backfill done.* ms=\([0-9]*\).*/\1/p' "$W/once-extra.log")
-INC_REC=$(sed -n 's/.*backfill done.*records=\([0-9]*\).*/\1/p' "$W/once-extra.log")
-log "activityd --once over the extra day: records $INC_REC, wall $INC_WALL ms, backfill $INC_BACK ms"
-(cd "$B/duckdb" && node duckdb_peer.mjs "$CSV") >"$W/duck-full.json"
-(cd "$B/duckdb" && node duckdb_peer.mjs "$CSV" "$XCSV") >"$W/duck-refresh.json"
-jget() { node -e "const o = JSON.parse(require('fs').readFileSync('$1')); console.log(o$2)"; }
-DUCK_FULL=$(jget "$W/duck-full.json" .seconds)
-DUCK_REFRESH=$(jget "$W/duck-refresh.json" .seconds)
-DUCK_RATE=$(awk -v n="$EVENTS" -v s="$DUCK_FULL" 'BEGIN { printf "%d", n / s }')
-log "DuckDB full recompute $DUCK_FULL s, refresh with the extra day $DUCK_REFRESH s"
-# MAU per month: DuckDB's refresh against activityd's state after the day.
-node -e "const o = JSON.parse(require('fs').readFileSync('$W/duck-refresh.json'));
-	for (const [m, n] of Object.entries(o.mau)) console.log(m + ',' + n)" |
-	sort >"$W/mau-duck.csv"
-"$CTL" query mau --state "$W/state-once2" --format csv >"$W/mau-ad.raw"
-awk -F, 'NR > 1 { print $1 "," $2 }' "$W/mau-ad.raw" | sort >"$W/mau-ad.csv"
-if cmp -s "$W/mau-duck.csv" "$W/mau-ad.csv"; then
-	MAU_CHECK="equal ($(wc -l <"$W/mau-ad.csv") months)"
-else
-	MAU_CHECK="DIFFERENT: $(diff "$W/mau-duck.csv" "$W/mau-ad.csv" | grep -c '^[<>]') lines differ"
+	# ---- (6) one more day: activityd incremental vs DuckDB full recompute ----
+	"$CTL" load --kind interactions --csv "$XCSV" --bootstrap "$BOOT" \
+		--topic interactions >"$W/load-extra.out" 2>&1
+	t0=$(ms_now)
+	"$D" -c "$W/once2.conf" --once 2>"$W/once-extra.log"
+	t1=$(ms_now)
+	INC_WALL=$((t1 - t0))
+	INC_BACK=$(sed -n 's/.*backfill done.* ms=\([0-9]*\).*/\1/p' "$W/once-extra.log")
+	INC_REC=$(sed -n 's/.*backfill done.*records=\([0-9]*\).*/\1/p' "$W/once-extra.log")
+	log "activityd --once over the extra day: records $INC_REC, wall $INC_WALL ms, backfill $INC_BACK ms"
+	(cd "$B/duckdb" && node duckdb_peer.mjs "$CSV") >"$W/duck-full.json"
+	(cd "$B/duckdb" && node duckdb_peer.mjs "$CSV" "$XCSV") >"$W/duck-refresh.json"
+	jget() { node -e "const o = JSON.parse(require('fs').readFileSync('$1')); console.log(o$2)"; }
+	DUCK_FULL=$(jget "$W/duck-full.json" .seconds)
+	DUCK_REFRESH=$(jget "$W/duck-refresh.json" .seconds)
+	DUCK_RATE=$(awk -v n="$EVENTS" -v s="$DUCK_FULL" 'BEGIN { printf "%d", n / s }')
+	log "DuckDB full recompute $DUCK_FULL s, refresh with the extra day $DUCK_REFRESH s"
+	# MAU per month: DuckDB's refresh against activityd's state after the day.
+	node -e "const o = JSON.parse(require('fs').readFileSync('$W/duck-refresh.json'));
+		for (const [m, n] of Object.entries(o.mau)) console.log(m + ',' + n)" |
+		sort >"$W/mau-duck.csv"
+	"$CTL" query mau --state "$W/state-once2" --format csv >"$W/mau-ad.raw"
+	awk -F, 'NR > 1 { print $1 "," $2 }' "$W/mau-ad.raw" | sort >"$W/mau-ad.csv"
+	if cmp -s "$W/mau-duck.csv" "$W/mau-ad.csv"; then
+		MAU_CHECK="equal ($(wc -l <"$W/mau-ad.csv") months)"
+	else
+		MAU_CHECK="DIFFERENT: $(diff "$W/mau-duck.csv" "$W/mau-ad.csv" | grep -c '^[<>]') lines differ"
+	fi
+	# Sessions over the first data set (run 1's state, before the extra day:
+	# a session across midnight of the new day is closed in activityd's state
+	# and its continuation is late there, while a recompute merges them).
+	DUCK_SESS=$(jget "$W/duck-full.json" .sessions)
+	AD_SESS=$("$CTL" query sessions --state "$W/state-once1" --format csv 2>/dev/null |
+		awk -F, 'NR > 1 { s += $2 } END { print s + 0 }')
+	if [ "$DUCK_SESS" = "$AD_SESS" ]; then SESS_CHECK="equal ($AD_SESS sessions)"
+	else SESS_CHECK="DuckDB $DUCK_SESS, activityd $AD_SESS"; fi
+	log "MAU check: $MAU_CHECK; sessions: $SESS_CHECK"
 fi
-# Sessions over the first data set (run 1's state, before the extra day:
-# a session across midnight of the new day is closed in activityd's state
-# and its continuation is late there, while a recompute merges them).
-DUCK_SESS=$(jget "$W/duck-full.json" .sessions)
-AD_SESS=$("$CTL" query sessions --state "$W/state-once1" --format csv 2>/dev/null |
-	awk -F, 'NR > 1 { s += $2 } END { print s + 0 }')
-if [ "$DUCK_SESS" = "$AD_SESS" ]; then SESS_CHECK="equal ($AD_SESS sessions)"
-else SESS_CHECK="DuckDB $DUCK_SESS, activityd $AD_SESS"; fi
-log "MAU check: $MAU_CHECK; sessions: $SESS_CHECK"
 
 # ---- (3) live latency ----
 start_daemon() {	# start_daemon CONF LOG: sets DPID, ADMIN
@@ -174,80 +192,91 @@ start_daemon() {	# start_daemon CONF LOG: sets DPID, ADMIN
 	exit 1
 }
 stop_daemon() { kill -TERM "$DPID"; wait "$DPID" || true; }
-declare -A LAT
-for mode in state close; do
-	if [ $mode = state ]; then extra=(); sess=(); else
-		extra=("[session]" "gap = 1s" "grace = 0"); sess=(--sessions activity.sessions); fi
-	for rate in $RATES; do
-		c=$(conf live-$mode-$rate "$W/state-live-$mode-$rate" live-$mode-$rate bench-live-$mode-$rate "${extra[@]}")
-		start_daemon "$c" "$W/live-$mode-$rate.log"
-		out=$("$BB/bench_producer" "$BOOT" live-$mode-$rate $rate $LIVE_SECS --users $USERS \
-			--probes $PROBES --admin "$ADMIN" "${sess[@]}" --tag "$mode$rate")
-		LAG=$(curl -s "http://$ADMIN/metrics" | awk '/^activityd_consumer_lag/ { s += $NF } END { print s + 0 }')
-		stop_daemon
-		LAT[$mode-$rate-rate]=$(awk '/^produced/ { print $NF }' <<<"$out")
-		LAT[$mode-$rate]=$(awk -v m=$mode '$1 == m { print $7 " " $9 " " $3 " " $5 }' <<<"$out")
-		log "live $mode at $rate/s: $(tr '\n' ' ' <<<"$out") lag at end $LAG"
+if want live; then
+	declare -A LAT
+	for mode in state close; do
+		if [ $mode = state ]; then extra=(); sess=(); else
+			extra=("[session]" "gap = 1s" "grace = 0"); sess=(--sessions activity.sessions); fi
+		for rate in $RATES; do
+			c=$(conf live-$mode-$rate "$W/state-live-$mode-$rate" live-$mode-$rate bench-live-$mode-$rate "${extra[@]}")
+			start_daemon "$c" "$W/live-$mode-$rate.log"
+			out=$("$BB/bench_producer" "$BOOT" live-$mode-$rate $rate $LIVE_SECS --users $USERS \
+				--probes $PROBES --admin "$ADMIN" "${sess[@]}" --tag "$mode$rate")
+			LAG=$(curl -s "http://$ADMIN/metrics" | awk '/^activityd_consumer_lag/ { s += $NF } END { print s + 0 }')
+			stop_daemon
+			LAT[$mode-$rate-rate]=$(awk '/^produced/ { print $NF }' <<<"$out")
+			LAT[$mode-$rate]=$(awk -v m=$mode '$1 == m { print $7 " " $9 " " $3 " " $5 }' <<<"$out")
+			log "live $mode at $rate/s: $(tr '\n' ' ' <<<"$out") lag at end $LAG"
+		done
 	done
-done
+fi
 
 # ---- (4) memory: engine alone at 1M and 10M users ----
-"$BB/bench_engine" $EVENTS $USERS >"$W/engine-1.out"
-"$BB/bench_engine" $ENGINE_BIG $ENGINE_BIG >"$W/engine-2.out"
-log "engine: $(cat "$W/engine-1.out" "$W/engine-2.out")"
-eng() {	# eng FILE FIELD(2=ns/event 3=open 5=B/session 7=B/user 8=peak MiB)
-	awk -v f="$2" '$1 == "hold-open" && NF == 8 { print $f }' "$1"
-}
+if want memory; then
+	"$BB/bench_engine" $EVENTS $USERS >"$W/engine-1.out"
+	"$BB/bench_engine" $ENGINE_BIG $ENGINE_BIG >"$W/engine-2.out"
+	log "engine: $(cat "$W/engine-1.out" "$W/engine-2.out")"
+	eng() {	# eng FILE FIELD(2=ns/event 3=open 5=B/session 7=B/user 8=peak MiB)
+		awk -v f="$2" '$1 == "hold-open" && NF == 8 { print $f }' "$1"
+	}
+fi
 
 # ---- (5) restart after SIGKILL on STATE_USERS users of state ----
-out=$("$BB/bench_state" "$W/state-big" $STATE_USERS 64 restart 0)
-STATE_BUILD=$(awk '{ print $6 }' <<<"$out")
-STATE_SIZE=$(du -sm "$W/state-big" | awk '{ print $1 }')
-log "state of $STATE_USERS users: $out, ${STATE_SIZE} MiB on disk"
-# Input keeps flowing (50k/s) while the daemon is killed and restarted.
-"$BB/bench_producer" "$BOOT" restart 50000 600 --users $USERS >/dev/null &
-PPID_LOAD=$!
-PIDS+=($PPID_LOAD)
-restart_run() {	# restart_run N: sets R_ASSIGN R_ALL R_FIRST R_RSS (ms, MiB)
-	local logf=$W/restart$1.log t0 t a
-	c=$(conf restart "$W/state-big" restart bench-restart "[kafka]" "group.instance.id = bench-restart")
-	t0=$(ms_now)
-	"$D" -c "$c" 2>"$logf" &
-	DPID=$!
-	PIDS+=($DPID)
-	R_ASSIGN= R_ALL= R_FIRST= ADMIN=
-	while [ -z "$R_FIRST" ]; do
-		t=$(ms_now)
-		# No progress in 300 s (or an exit) is reported as n/a, not fatal.
-		if [ $((t - t0)) -ge 300000 ] || ! kill -0 $DPID 2>/dev/null; then
-			log "restart $1: no record processed after $((t - t0)) ms (see $logf)"
-			R_FIRST="n/a"
-			break
-		fi
-		a=$(grep -c 'partition assigned' "$logf" || true)
-		[ -z "$R_ASSIGN" ] && [ "$a" -gt 0 ] && R_ASSIGN=$((t - t0))
-		[ -z "$R_ALL" ] && [ "$a" -ge 64 ] && R_ALL=$((t - t0))
-		[ -n "$ADMIN" ] || ADMIN=$(sed -n 's/.*admin listening.* address=\([0-9.:]*\).*/\1/p' "$logf" | head -n1)
-		if [ -n "$ADMIN" ] && curl -s "http://$ADMIN/metrics" |
-			awk '/^activityd_records_in_total/ && /topic="restart"/ && $NF > 0 { f = 1 } END { exit !f }'; then
-			R_FIRST=$((t - t0))
-		fi
-		sleep 0.01
-	done
-	[ -n "$R_ALL" ] || R_ALL="n/a"
-	sleep 3		# a few commits, so the next start has offsets to resume from
-	R_RSS=$(awk '/^VmHWM/ { printf "%d", $2 / 1024 }' /proc/$DPID/status 2>/dev/null || true)
-	[ -n "$R_ASSIGN" ] || R_ASSIGN="n/a"
-	[ -n "$R_RSS" ] || R_RSS="n/a"
-	log "restart $1: assigned $R_ASSIGN ms, all 64 $R_ALL ms, first record $R_FIRST ms, VmHWM $R_RSS MiB"
-}
-restart_run 1
-FIRST_START="$R_ASSIGN $R_ALL $R_FIRST $R_RSS"
-kill -KILL $DPID 2>/dev/null || true; wait $DPID 2>/dev/null || true
-restart_run 2
-log "restart: first start (assign, all 64, first record, MiB) $FIRST_START; after SIGKILL $R_ASSIGN $R_ALL $R_FIRST $R_RSS"
-kill -TERM $DPID 2>/dev/null || true; wait $DPID 2>/dev/null || true
-kill $PPID_LOAD; wait $PPID_LOAD 2>/dev/null || true
+if want restart; then
+	out=$("$BB/bench_state" "$W/state-big" $STATE_USERS 64 restart 0)
+	STATE_BUILD=$(awk '{ print $6 }' <<<"$out")
+	STATE_SIZE=$(du -sm "$W/state-big" | awk '{ print $1 }')
+	log "state of $STATE_USERS users: $out, ${STATE_SIZE} MiB on disk"
+	# Input keeps flowing (50k/s) while the daemon is killed and restarted.
+	"$BB/bench_producer" "$BOOT" restart 50000 600 --users $USERS >/dev/null &
+	PPID_LOAD=$!
+	PIDS+=($PPID_LOAD)
+	restart_run() {	# restart_run N: sets R_ASSIGN R_ALL R_FIRST R_RSS (ms, MiB)
+		local logf=$W/restart$1.log t0 t a
+		c=$(conf restart "$W/state-big" restart bench-restart "[kafka]" "group.instance.id = bench-restart")
+		t0=$(ms_now)
+		"$D" -c "$c" 2>"$logf" &
+		DPID=$!
+		PIDS+=($DPID)
+		R_ASSIGN= R_ALL= R_FIRST= ADMIN=
+		while [ -z "$R_FIRST" ]; do
+			t=$(ms_now)
+			# No progress in 300 s (or an exit) is reported as n/a, not fatal.
+			if [ $((t - t0)) -ge 300000 ] || ! kill -0 $DPID 2>/dev/null; then
+				log "restart $1: no record processed after $((t - t0)) ms (see $logf)"
+				R_FIRST="n/a"
+				break
+			fi
+			a=$(grep -c 'partition assigned' "$logf" || true)
+			[ -z "$R_ASSIGN" ] && [ "$a" -gt 0 ] && R_ASSIGN=$((t - t0))
+			[ -z "$R_ALL" ] && [ "$a" -ge 64 ] && R_ALL=$((t - t0))
+			[ -n "$ADMIN" ] || ADMIN=$(sed -n 's/.*admin listening.* address=\([0-9.:]*\).*/\1/p' "$logf" | head -n1)
+			if [ -n "$ADMIN" ] && curl -s "http://$ADMIN/metrics" |
+				awk '/^activityd_records_in_total/ && /topic="restart"/ && $NF > 0 { f = 1 } END { exit !f }'; then
+				R_FIRST=$((t - t0))
+			fi
+			sleep 0.01
+		done
+		[ -n "$R_ALL" ] || R_ALL="n/a"
+		sleep 3		# a few commits, so the next start has offsets to resume from
+		R_RSS=$(awk '/^VmHWM/ { printf "%d", $2 / 1024 }' /proc/$DPID/status 2>/dev/null || true)
+		[ -n "$R_ASSIGN" ] || R_ASSIGN="n/a"
+		[ -n "$R_RSS" ] || R_RSS="n/a"
+		log "restart $1: assigned $R_ASSIGN ms, all 64 $R_ALL ms, first record $R_FIRST ms, VmHWM $R_RSS MiB"
+	}
+	restart_run 1
+	FIRST_START="$R_ASSIGN $R_ALL $R_FIRST $R_RSS"
+	kill -KILL $DPID 2>/dev/null || true; wait $DPID 2>/dev/null || true
+	restart_run 2
+	log "restart: first start (assign, all 64, first record, MiB) $FIRST_START; after SIGKILL $R_ASSIGN $R_ALL $R_FIRST $R_RSS"
+	kill -TERM $DPID 2>/dev/null || true; wait $DPID 2>/dev/null || true
+	kill $PPID_LOAD; wait $PPID_LOAD 2>/dev/null || true
+fi
+
+if [ -n "$ONLY" ]; then
+	log "--only $ONLY: no table or documents written"
+	exit 0
+fi
 
 # ---- table ----
 verdict() { awk -v v="$1" -v g="$2" -v lt="$3" 'BEGIN {

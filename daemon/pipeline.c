@@ -39,6 +39,7 @@
 #include "log.h"
 #include "notify.h"
 #include "meta.h"
+#include "owners.h"
 #include "persist.h"
 #include "rollup.h"
 #include "store.h"
@@ -367,6 +368,8 @@ part_open(struct pipeline *p, int32_t id, char **cause)
 	if (r == 1)
 		pt->next = RD_KAFKA_OFFSET_BEGINNING;
 	u64map_put(p->parts, (uint64_t)(uint32_t)id, pt);
+	free(p->engines);
+	p->engines = NULL;
 	return pt;
 fail:
 	engine_free(pt->eng);
@@ -381,33 +384,43 @@ part_close(struct pipeline *p, int32_t id)
 
 	if (pt == NULL)
 		return;
+	if (p->owners != NULL)
+		owners_drop_partition(p->owners, id);
+	free(p->engines);
+	p->engines = NULL;
 	engine_free(pt->eng);
 	free(pt);
 }
 
-/* Engines of the assigned partitions, in partition order. */
+/*
+ * Engines of the assigned partitions, in partition order: a copy of a
+ * list sorted when the assignment changes (the admin asks per request).
+ */
 size_t
 pipeline_engines(struct pipeline *p, struct engine ***out)
 {
 	size_t n = u64map_count(p->parts), i = 0, pos = 0, a, b;
-	struct engine **e = xcalloc(n ? n : 1, sizeof *e);
-	struct part **ps = xcalloc(n ? n : 1, sizeof *ps);
 	uint64_t key;
 	void *val;
 
-	while (u64map_next(p->parts, &pos, &key, &val))
-		ps[i++] = val;
-	for (a = 1; a < n; a++)	/* few partitions: insertion sort */
-		for (b = a; b > 0 && ps[b - 1]->id > ps[b]->id; b--) {
-			struct part *t = ps[b];
+	if (p->engines == NULL) {
+		struct part **ps = xcalloc(n ? n : 1, sizeof *ps);
 
-			ps[b] = ps[b - 1];
-			ps[b - 1] = t;
-		}
-	for (i = 0; i < n; i++)
-		e[i] = ps[i]->eng;
-	free(ps);
-	*out = e;
+		while (u64map_next(p->parts, &pos, &key, &val))
+			ps[i++] = val;
+		for (a = 1; a < n; a++)	/* few partitions: insertion sort */
+			for (b = a; b > 0 && ps[b - 1]->id > ps[b]->id; b--) {
+				struct part *t = ps[b];
+
+				ps[b] = ps[b - 1];
+				ps[b - 1] = t;
+			}
+		p->engines = xcalloc(n ? n : 1, sizeof *p->engines);
+		for (i = 0; i < n; i++)
+			p->engines[i] = ps[i]->eng;
+		free(ps);
+	}
+	*out = xmemdup(p->engines, (n ? n : 1) * sizeof **out);
 	return n;
 }
 
@@ -451,7 +464,9 @@ static void
 emit_period(struct pipeline *p, struct engine **e, size_t n, int zone,
     enum period_kind kind, int32_t period, bool final)
 {
-	struct rollup *r = rollup_period(e, n, zone, kind, period);
+	struct rollup *r = p->overlap ?
+	    rollup_period(e, n, zone, kind, period) :
+	    rollup_period_sum(e, n, zone, kind, period);
 	struct metric_out m = { 0 };
 	char label[16];
 	int d;
@@ -484,6 +499,45 @@ emit_period(struct pipeline *p, struct engine **e, size_t n, int zone,
 		}
 	}
 	rollup_free(r);
+}
+
+/*
+ * Records the users the engines interned since the last emission: while
+ * no user is in two partitions, a period's counts are the sums of the
+ * partitions' counts (state/rollup.h); after that, the exact union.
+ */
+static void
+track_owners(struct pipeline *p)
+{
+	size_t n = u64map_count(p->parts), i = 0, pos = 0;
+	struct engine **e = xcalloc(n ? n : 1, sizeof *e);
+	int32_t *ids = xcalloc(n ? n : 1, sizeof *ids);
+	size_t *seen = xcalloc(n ? n : 1, sizeof *seen);
+	uint64_t key;
+	void *val;
+
+	if (p->owners == NULL)
+		p->owners = owners_new();
+	while (u64map_next(p->parts, &pos, &key, &val)) {
+		struct part *pt = val;
+
+		e[i] = pt->eng;
+		ids[i] = pt->id;
+		seen[i++] = pt->owned;
+	}
+	if (!rollup_track_users(p->owners, e, ids, seen, n)) {
+		log_warn("a user is in more than one input partition; metrics "
+		    "are rolled up by exact union from now on", NULL);
+		p->overlap = true;
+		owners_free(p->owners);
+		p->owners = NULL;
+	}
+	pos = i = 0;
+	while (u64map_next(p->parts, &pos, &key, &val))
+		((struct part *)val)->owned = seen[i++];
+	free(e);
+	free(ids);
+	free(seen);
 }
 
 /*
@@ -523,6 +577,8 @@ emit_metrics(struct pipeline *p, bool all_final)
 			pset_clear_changed(s);
 		}
 	}
+	if (!p->overlap)
+		track_owners(p);
 	pos = 0;
 	while (n > 0 && u64map_next(todo, &pos, &key, &val)) {
 		int zone = (int)(key >> 40);
@@ -1668,6 +1724,8 @@ pipeline_free(struct pipeline *p)
 		free(val);
 	}
 	u64map_free(p->parts);
+	free(p->engines);
+	owners_free(p->owners);
 	u64map_free(p->final_done);
 	u64map_free(p->pages);
 	for (i = 0; i < p->nfresh; i++)

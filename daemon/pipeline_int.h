@@ -26,6 +26,7 @@ struct store_batch;
 struct tzcal;
 struct u64map;
 struct outrec;
+struct owners;
 
 enum out_topic {
 	OUT_SESSIONS,
@@ -46,6 +47,7 @@ struct part {
 	int64_t        next;	/* next offset to consume */
 	int64_t        end;	/* --once: high watermark at start */
 	bool           done;
+	size_t         owned;	/* users recorded in pipeline.owners */
 	bool           saved;	/* in the batch being built */
 };
 
@@ -88,6 +90,9 @@ struct pipeline {
 	uint64_t              next_seq;	/* next outbox page */
 	struct u64map        *pages;	/* page -> outputs not yet delivered */
 	struct u64map        *final_done;	/* period keys emitted final */
+	struct owners        *owners;	/* partition of every user */
+	bool                  overlap;	/* a user in two partitions */
+	struct engine       **engines;	/* sorted by partition; NULL: stale */
 
 	const rd_kafka_message_t *cur;	/* message being processed */
 	struct enc            scratch;

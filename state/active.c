@@ -224,30 +224,44 @@ pset_tally(const struct pset *cs)
 	s->counted = s->n;
 }
 
+/*
+ * The waiting hashes into dimension d's sketches, grouped into one run per
+ * code (a counting sort), so that each sketch takes its run in one call.
+ */
+static void
+fold_dim(struct pset *s, int d, const struct pentry *e)
+{
+	uint32_t nc = s->ncodes[d], c, i, *at = xcalloc(nc + 1, sizeof *at);
+	uint64_t *run = xmalloc(s->npend * sizeof *run);
+
+	for (i = 0; i < s->npend; i++)
+		at[e[i].codes[d] + 1]++;
+	for (c = 0; c < nc; c++)
+		at[c + 1] += at[c];
+	for (i = 0; i < s->npend; i++)	/* at[c]: end of code c's run */
+		run[at[e[i].codes[d]]++] = s->pend[i];
+	for (c = 0, i = 0; c < nc; i = at[c++]) {
+		if (at[c] == i)
+			continue;
+		if (s->dhll[d][c] == NULL)
+			s->dhll[d][c] = hll_new(s->precision);
+		hll_add_hashes(s->dhll[d][c], run + i, at[c] - i);
+	}
+	free(run);
+	free(at);
+}
+
 /* Adds the waiting hashes to the sketches (see the top of this file). */
 static void
 pset_fold(const struct pset *cs)
 {
 	struct pset *s = (struct pset *)cs;	/* a cache update */
-	size_t first = s->n - s->npend, i;
 	int d;
 
-	for (i = 0; i < s->npend; i++) {
-		const struct pentry *e = &s->ent[first + i];
-		uint64_t h = s->pend[i];
-
-		hll_add_hash(s->hll, h);
-		for (d = 0; d < DIM_COUNT; d++) {
-			struct hll **slot;
-
-			if (!(s->dims_mask & (1u << d)))
-				continue;
-			slot = &s->dhll[d][e->codes[d]];
-			if (*slot == NULL)
-				*slot = hll_new(s->precision);
-			hll_add_hash(*slot, h);
-		}
-	}
+	hll_add_hashes(s->hll, s->pend, s->npend);
+	for (d = 0; d < DIM_COUNT; d++)
+		if (s->dims_mask & (1u << d))
+			fold_dim(s, d, s->ent + (s->n - s->npend));
 	s->npend = 0;
 }
 

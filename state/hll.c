@@ -338,6 +338,108 @@ sparse_set(struct hll *h, uint32_t index, int rank)
 	return true;
 }
 
+/* ------------------------------------------------------------------------
+ * Many registers at once
+ * ------------------------------------------------------------------------ */
+
+/*
+ * a = max(a, b) per register. m is a multiple of 16 (p >= 4): blocks of 16
+ * with a plain store let the compiler use vector max even at -O2.
+ */
+static void
+dense_max(uint8_t *restrict a, const uint8_t *restrict b, uint32_t m)
+{
+	uint32_t i, j;
+
+	for (i = 0; i < m; i += 16, a += 16, b += 16)
+		for (j = 0; j < 16; j++)
+			a[j] = a[j] > b[j] ? a[j] : b[j];
+}
+
+/*
+ * A plain register array: sparse entries raise registers and mark their
+ * index in a bitmap (counting the distinct ones), dense sketches are
+ * maxed in (the result is then dense). At the end the array becomes the
+ * sketch if it must be dense; otherwise the bitmap lists the indexes in
+ * order for the sparse entries. O(entries + m / 64), against a binary
+ * search and a memmove per new register of a sparse sketch.
+ */
+struct regs {
+	uint8_t  *reg;
+	uint64_t *mark;
+	uint32_t  m, distinct;
+};
+
+static void
+regs_init(struct regs *g, int p)
+{
+	g->m = (uint32_t)1 << p;
+	g->reg = xcalloc(g->m, 1);
+	g->mark = xcalloc((g->m + 63) / 64, sizeof *g->mark);
+	g->distinct = 0;
+}
+
+static void
+regs_set(struct regs *g, uint32_t index, int rank)
+{
+	uint64_t bit = UINT64_C(1) << (index % 64);
+
+	if (g->reg[index] < rank)
+		g->reg[index] = (uint8_t)rank;
+	g->distinct += !(g->mark[index / 64] & bit);
+	g->mark[index / 64] |= bit;
+}
+
+static void
+regs_add(struct regs *g, const struct hll *h)
+{
+	uint32_t i;
+
+	if (h->dense) {
+		dense_max(g->reg, h->r.dense, g->m);
+		return;
+	}
+	for (i = 0; i < h->n; i++)
+		regs_set(g, entry_index(h->r.sparse[i]),
+		    entry_rank(h->r.sparse[i]));
+}
+
+/* Installs the registers into h, whose own storage is freed. */
+static void
+regs_finish(struct regs *g, struct hll *h, bool dense)
+{
+	uint32_t w, n = 0;
+
+	free(h->dense ? (void *)h->r.dense : (void *)h->r.sparse);
+	if (dense || g->distinct > hll_sparse_limit(h->p)) {
+		h->dense = true;
+		h->r.dense = g->reg;
+		h->n = h->cap = 0;
+		free(g->mark);
+		return;
+	}
+	h->dense = false;
+	h->r.sparse = g->distinct == 0 ? NULL :
+	    xmalloc((size_t)g->distinct * sizeof *h->r.sparse);
+	for (w = 0; w < (g->m + 63) / 64; w++) {
+		uint64_t bits = g->mark[w];
+
+		while (bits != 0) {
+			uint32_t idx = w * 64 + (uint32_t)__builtin_ctzll(bits);
+
+			h->r.sparse[n++] = entry_make(idx, g->reg[idx]);
+			bits &= bits - 1;
+		}
+	}
+	h->n = h->cap = n;
+	free(g->reg);
+	free(g->mark);
+}
+
+/* ------------------------------------------------------------------------
+ * Adding
+ * ------------------------------------------------------------------------ */
+
 static bool
 hll_set(struct hll *h, uint32_t index, int rank)
 {
@@ -352,6 +454,30 @@ hll_add_hash(struct hll *h, uint64_t hash)
 
 	hll_split(h->p, hash, &index, &rank);
 	return hll_set(h, index, rank);
+}
+
+void
+hll_add_hashes(struct hll *h, const uint64_t *hash, size_t n)
+{
+	struct regs g;
+	uint32_t index;
+	int rank;
+	size_t i;
+
+	/* A few new registers cost less one by one than a pass over m. */
+	if (h->dense || n * 1024 < hll_m(h)) {
+		for (i = 0; i < n; i++)
+			hll_add_hash(h, hash[i]);
+		return;
+	}
+	/* Sparse turns dense once past the limit, as one by one. */
+	regs_init(&g, h->p);
+	regs_add(&g, h);
+	for (i = 0; i < n; i++) {
+		hll_split(h->p, hash[i], &index, &rank);
+		regs_set(&g, index, rank);
+	}
+	regs_finish(&g, h, false);
 }
 
 bool
@@ -514,20 +640,6 @@ sparse_merge(struct hll *dst, const struct hll *src, uint32_t total)
 	dst->n = dst->cap = total;
 }
 
-/*
- * a = max(a, b) per register. m is a multiple of 16 (p >= 4): blocks of 16
- * with a plain store let the compiler use vector max even at -O2.
- */
-static void
-dense_max(uint8_t *restrict a, const uint8_t *restrict b, uint32_t m)
-{
-	uint32_t i, j;
-
-	for (i = 0; i < m; i += 16, a += 16, b += 16)
-		for (j = 0; j < 16; j++)
-			a[j] = a[j] > b[j] ? a[j] : b[j];
-}
-
 int
 hll_merge(struct hll *dst, const struct hll *src)
 {
@@ -558,6 +670,77 @@ hll_merge(struct hll *dst, const struct hll *src)
 			    entry_rank(src->r.sparse[i]));
 	}
 	return 0;
+}
+
+static int
+entry_cmp(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	return (x > y) - (x < y);
+}
+
+/*
+ * Union of sparse sketches holding k entries in all, few against m: the
+ * entries sorted together; of equal indexes the last has the top rank.
+ */
+static struct hll *
+union_small(const struct hll *const *v, size_t n, uint32_t k)
+{
+	struct hll *u = hll_new(v[0]->p);
+	uint32_t *e, j = 0, out = 0;
+	size_t i;
+
+	if (k == 0)
+		return u;
+	e = xmalloc((size_t)k * sizeof *e);
+	for (i = 0; i < n; i++) {
+		memcpy(e + j, v[i]->r.sparse, (size_t)v[i]->n * sizeof *e);
+		j += v[i]->n;
+	}
+	qsort(e, k, sizeof *e, entry_cmp);
+	for (j = 0; j < k; j++) {
+		if (out > 0 && entry_index(e[out - 1]) == entry_index(e[j]))
+			out--;
+		e[out++] = e[j];
+	}
+	u->r.sparse = e;
+	u->n = u->cap = out;
+	return u;
+}
+
+struct hll *
+hll_union(const struct hll *const *v, size_t n)
+{
+	struct hll *u;
+	struct regs g;
+	uint64_t k = 0;
+	bool dense = false;
+	size_t i;
+
+	if (n == 0)
+		return NULL;
+	for (i = 0; i < n; i++) {
+		if (v[i]->p != v[0]->p)
+			return NULL;
+		dense |= v[i]->dense;
+		k += v[i]->n;
+	}
+	/*
+	 * Merging one by one into a copy of the first stays sparse as long
+	 * as the union fits the sparse limit and no input is dense, and a
+	 * union only grows: the same rule decides here. Few entries in all
+	 * (no more than the limit, so the result is sparse) are sorted
+	 * rather than spread over m registers.
+	 */
+	if (!dense && k <= hll_m(v[0]) / 64)
+		return union_small(v, n, (uint32_t)k);
+	u = hll_new(v[0]->p);
+	regs_init(&g, u->p);
+	for (i = 0; i < n; i++)
+		regs_add(&g, v[i]);
+	regs_finish(&g, u, dense);
+	return u;
 }
 
 struct hll *

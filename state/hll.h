@@ -38,6 +38,11 @@ uint64_t hll_hash(const void *data, size_t len);
 /* Both return true if a register changed. */
 bool hll_add_hash(struct hll *, uint64_t hash);
 bool hll_add(struct hll *, const void *data, size_t len);
+/*
+ * hll_add_hash of each, with the same result; a sparse sketch takes many
+ * in one pass over its registers instead of one insertion each.
+ */
+void hll_add_hashes(struct hll *, const uint64_t *hash, size_t n);
 
 /* Estimated number of distinct items; exactly 0 for an empty sketch. */
 double hll_estimate(const struct hll *);
@@ -47,6 +52,13 @@ double hll_std_error(int precision);
 /* dst = union(dst, src). 0 on success, -1 if the precisions differ. */
 int hll_merge(struct hll *dst, const struct hll *src);
 struct hll *hll_dup(const struct hll *);
+/*
+ * A new sketch of the union of v[0..n-1], in one pass over their
+ * registers: the same registers and representation as hll_dup(v[0])
+ * followed by hll_merge of the others. NULL if n is 0 or the precisions
+ * differ.
+ */
+struct hll *hll_union(const struct hll *const *v, size_t n);
 /* Same precision and same register values, whatever the representations. */
 bool hll_equal(const struct hll *, const struct hll *);
 bool hll_is_sparse(const struct hll *);

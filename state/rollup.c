@@ -6,6 +6,7 @@
 
 #include "engine.h"
 #include "hll.h"
+#include "owners.h"
 #include "xmalloc.h"
 
 /* Grows the per-code arrays of dimension d to hold code. */
@@ -23,15 +24,88 @@ ensure_code(struct rollup *r, int d, uint16_t code)
 	r->ncodes[d] = (uint16_t)n;
 }
 
-static void
-merge_into(struct hll **dst, const struct hll *src)
+static struct hll *
+union_of(const struct hll *const *v, size_t n)
 {
-	if (src == NULL)
-		return;
-	if (*dst == NULL)
-		*dst = hll_dup(src);
-	else if (hll_merge(*dst, src) != 0)
+	struct hll *u = hll_union(v, n);
+
+	if (u == NULL)
 		fatalx("rollup: sketches of different precisions");
+	return u;
+}
+
+/*
+ * Each sketch of the period is the union of the partitions' sketches,
+ * made in one pass over all of them (hll_union) rather than merged
+ * partition by partition, which copies a growing sparse sketch n times.
+ */
+static void
+union_sketches(struct rollup *r, const struct pset *const *s, size_t ns)
+{
+	const struct hll **v = xmalloc(ns * sizeof *v);
+	size_t i, k;
+	int d;
+	uint16_t c, nc;
+
+	for (i = 0; i < ns; i++)
+		v[i] = pset_hll(s[i]);
+	r->hll = union_of(v, ns);
+	for (d = 0; d < DIM_COUNT; d++) {
+		for (i = 0, nc = 0; i < ns; i++)
+			if (pset_codes(s[i], (enum dim)d) > nc)
+				nc = pset_codes(s[i], (enum dim)d);
+		for (c = 0; c < nc; c++) {
+			ensure_code(r, d, c);
+			for (i = 0, k = 0; i < ns; i++)
+				if ((v[k] = pset_dim_hll(s[i], (enum dim)d,
+				    c)) != NULL)
+					k++;
+			if (k > 0)
+				r->dhll[d][c] = union_of(v, k);
+		}
+	}
+	free(v);
+}
+
+/* The sets of a period in the engines that have it. */
+struct sets {
+	const struct pset **s;
+	uint32_t           *eng;	/* the engine of s[i] */
+	size_t              n;
+};
+
+/*
+ * Finds the period's sets and starts its rollup with their sketches'
+ * unions; NULL when no engine has the period. Free ss with sets_free.
+ */
+static struct rollup *
+rollup_start(struct engine *const *engines, size_t n, int zone,
+    enum period_kind kind, int32_t period, struct sets *ss)
+{
+	struct rollup *r;
+	size_t e;
+
+	ss->s = xmalloc((n ? n : 1) * sizeof *ss->s);
+	ss->eng = xmalloc((n ? n : 1) * sizeof *ss->eng);
+	ss->n = 0;
+	for (e = 0; e < n; e++) {
+		ss->s[ss->n] = active_find(engine_active(engines[e]), zone,
+		    kind, period);
+		if (ss->s[ss->n] != NULL)
+			ss->eng[ss->n++] = (uint32_t)e;
+	}
+	if (ss->n == 0)
+		return NULL;
+	r = xcalloc(1, sizeof *r);
+	union_sketches(r, ss->s, ss->n);
+	return r;
+}
+
+static void
+sets_free(struct sets *ss)
+{
+	free(ss->s);
+	free(ss->eng);
 }
 
 /*
@@ -90,54 +164,110 @@ struct rollup *
 rollup_period(struct engine *const *engines, size_t n, int zone,
     enum period_kind kind, int32_t period)
 {
-	struct rollup *r = NULL;
+	struct sets ss;
+	struct rollup *r = rollup_start(engines, n, zone, kind, period, &ss);
 	struct seen seen = { NULL, 0 };
-	size_t e, i, entries = 0;
+	size_t entries = 0, i, j;
 	int d;
 
-	for (e = 0; e < n; e++) {
-		const struct pset *s = active_find(engine_active(engines[e]),
-		    zone, kind, period);
-
-		if (s != NULL)
-			entries += pset_count(s);
-	}
-	if (n > 1)
+	for (i = 0; i < ss.n; i++)
+		entries += pset_count(ss.s[i]);
+	if (ss.n > 1)
 		seen_init(&seen, entries);
-	for (e = 0; e < n; e++) {
-		const struct pset *s = active_find(engine_active(engines[e]),
-		    zone, kind, period);
-		const struct pentry *ent;
+	for (i = 0; i < ss.n; i++) {
 		size_t cnt;
+		const struct pentry *ent = pset_entries(ss.s[i], &cnt);
 
-		if (s == NULL)
-			continue;
-		if (r == NULL)
-			r = xcalloc(1, sizeof *r);
-		merge_into(&r->hll, pset_hll(s));
-		ent = pset_entries(s, &cnt);
-		for (i = 0; i < cnt; i++) {
-			if (n > 1 && !seen_add(&seen, engines, (uint32_t)e,
-			    ent[i].uid))
+		for (j = 0; j < cnt; j++) {
+			if (ss.n > 1 && !seen_add(&seen, engines, ss.eng[i],
+			    ent[j].uid))
 				continue;
 			r->total++;
 			for (d = 0; d < DIM_COUNT; d++) {
-				ensure_code(r, d, ent[i].codes[d]);
-				r->dcount[d][ent[i].codes[d]]++;
-			}
-		}
-		for (d = 0; d < DIM_COUNT; d++) {
-			uint16_t c;
-
-			for (c = 0; c < pset_codes(s, (enum dim)d); c++) {
-				ensure_code(r, d, c);
-				merge_into(&r->dhll[d][c],
-				    pset_dim_hll(s, (enum dim)d, c));
+				ensure_code(r, d, ent[j].codes[d]);
+				r->dcount[d][ent[j].codes[d]]++;
 			}
 		}
 	}
 	free(seen.slot);
+	sets_free(&ss);
 	return r;
+}
+
+struct rollup *
+rollup_period_sum(struct engine *const *engines, size_t n, int zone,
+    enum period_kind kind, int32_t period)
+{
+	struct sets ss;
+	struct rollup *r = rollup_start(engines, n, zone, kind, period, &ss);
+	size_t i;
+	int d;
+	uint16_t c;
+
+	for (i = 0; i < ss.n; i++) {
+		const struct pset *s = ss.s[i];
+		unsigned mask = active_conf(engine_active(engines[ss.eng[i]]))->
+		    dims_mask;
+
+		r->total += pset_count(s);
+		for (d = 0; d < DIM_COUNT; d++) {
+			/* Entries hold code 0 for a dimension not kept. */
+			if (!(mask & (1u << d))) {
+				ensure_code(r, d, 0);
+				r->dcount[d][0] += pset_count(s);
+				continue;
+			}
+			for (c = 0; c < pset_codes(s, (enum dim)d); c++) {
+				ensure_code(r, d, c);
+				r->dcount[d][c] += pset_dim_count(s,
+				    (enum dim)d, c);
+			}
+		}
+	}
+	sets_free(&ss);
+	return r;
+}
+
+struct track {
+	struct engine *const *engines;
+	const int32_t        *parts;
+	size_t                n;
+	size_t                e;	/* the engine of the user added */
+	uint32_t              uid;
+};
+
+/* Does partition `part` hold the user too (their hashes look alike)? */
+static bool
+track_has(void *arg, int32_t part)
+{
+	const struct track *t = arg;
+	struct strv name = engine_user_name(t->engines[t->e], t->uid);
+	size_t i;
+
+	for (i = 0; i < t->n; i++)
+		if (t->parts[i] == part)
+			return engine_user_find(t->engines[i], name) <
+			    engine_user_count(t->engines[i]);
+	return true;	/* not one of ours: cannot tell, so assume it */
+}
+
+bool
+rollup_track_users(struct owners *o, struct engine *const *engines,
+    const int32_t *parts, size_t *seen, size_t n)
+{
+	struct track t = { engines, parts, n, 0, 0 };
+
+	for (t.e = 0; t.e < n; t.e++) {
+		size_t count = engine_user_count(engines[t.e]);
+
+		for (; seen[t.e] < count; seen[t.e]++) {
+			t.uid = (uint32_t)seen[t.e];
+			if (owners_add(o, engine_user_hash(engines[t.e], t.uid),
+			    parts[t.e], track_has, &t) == OWNERS_OVERLAP)
+				return false;
+		}
+	}
+	return !owners_overlap(o);
 }
 
 void

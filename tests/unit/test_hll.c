@@ -1,7 +1,9 @@
 /*
  * Unit tests for state/hll: hashing into registers, the estimator (against
  * values computed independently at 50 digits), accuracy, sparse to dense
- * promotion, merges of every representation pair, and the serialized form.
+ * promotion, merges of every representation pair, and the serialized form;
+ * the union of many sketches at once and adding many hashes at once give
+ * the very sketch (same encoding) of merging or adding them one by one.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -831,6 +833,240 @@ decode_survives_byte_flips(void **st)
 		hll_free(in[k]);
 }
 
+/* Same registers and representation: the encodings are the same bytes. */
+static void
+assert_same_encoding(const struct hll *a, const struct hll *b)
+{
+	struct enc ea, eb;
+
+	enc_init(&ea);
+	enc_init(&eb);
+	hll_encode(a, &ea);
+	hll_encode(b, &eb);
+	assert_int_equal(hll_is_sparse(a), hll_is_sparse(b));
+	assert_int_equal(ea.len, eb.len);
+	assert_memory_equal(ea.buf, eb.buf, ea.len);
+	assert_true(hll_equal(a, b));
+	enc_free(&ea);
+	enc_free(&eb);
+}
+
+/* hll_union(v, n) against hll_dup(v[0]) merged with the others in turn. */
+static void
+assert_union_as_merges(struct hll *const *v, size_t n)
+{
+	struct hll *want = hll_dup(v[0]), *got;
+	size_t i;
+
+	for (i = 1; i < n; i++)
+		assert_int_equal(hll_merge(want, v[i]), 0);
+	got = hll_union((const struct hll *const *)v, n);
+	assert_non_null(got);
+	assert_same_encoding(got, want);
+	assert_true(hll_estimate(got) == hll_estimate(want));
+	hll_free(got);
+	hll_free(want);
+}
+
+static void
+free_all(struct hll **v, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		hll_free(v[i]);
+}
+
+/*
+ * Every path of hll_union: few entries (sorted), many into a sparse
+ * result, past the sparse limit, dense inputs (promoted or made dense),
+ * empty inputs, one input, equal indexes with other ranks.
+ */
+static void
+union_equals_merging_in_turn(void **st)
+{
+	static const int prec[] = { HLL_MIN_PRECISION, 11, 14,
+	    HLL_MAX_PRECISION };
+	struct hll *v[64];
+	size_t i, j;
+	int p;
+
+	(void)st;
+	for (j = 0; j < sizeof prec / sizeof prec[0]; j++) {
+		p = prec[j];
+		/* few: 3 x 2 users, at p = 4 already 6 > m / 64 */
+		for (i = 0; i < 3; i++) {
+			v[i] = hll_new(p);
+			add_users(v[i], (unsigned)i, (unsigned)i + 2);
+		}
+		assert_union_as_merges(v, 3);
+		free_all(v, 3);
+		/* 64 x 12 overlapping users: 520, sparse at p >= 14 */
+		for (i = 0; i < 64; i++) {
+			v[i] = hll_new(p);
+			add_users(v[i], (unsigned)i * 8, (unsigned)i * 8 + 12);
+		}
+		assert_union_as_merges(v, 64);
+		free_all(v, 64);
+		/* 64 x 40 distinct users: dense up to p = 15 */
+		for (i = 0; i < 64; i++) {
+			v[i] = hll_new(p);
+			add_users(v[i], (unsigned)i * 40, (unsigned)i * 40 + 40);
+		}
+		assert_union_as_merges(v, 64);
+		/* a dense one among them, first or not */
+		hll_free(v[5]);
+		v[5] = hll_new_dense(p);
+		add_user(v[5], 7);
+		assert_union_as_merges(v, 64);
+		assert_union_as_merges(v + 5, 3);
+		free_all(v, 64);
+	}
+	/* empty ones, and one alone */
+	for (i = 0; i < 4; i++)
+		v[i] = hll_new(14);
+	assert_union_as_merges(v, 4);
+	add_users(v[2], 0, 3000);	/* promoted */
+	assert_false(hll_is_sparse(v[2]));
+	assert_union_as_merges(v, 4);
+	assert_union_as_merges(v + 2, 1);
+	assert_union_as_merges(v + 3, 1);
+	free_all(v, 4);
+}
+
+/* One register, ranks 3, 9, 5 in three sketches: the top rank wins. */
+static void
+union_keeps_top_rank(void **st)
+{
+	struct hll *v[3];
+	struct hll *u;
+	int i, rank[3] = { 3, 9, 5 };
+
+	(void)st;
+	for (i = 0; i < 3; i++) {
+		v[i] = hll_new(14);
+		hll_add_hash(v[i], mkhash(14, 777, rank[i]));
+		hll_add_hash(v[i], mkhash(14, 100 + (uint32_t)i, 1));
+	}
+	u = hll_union((const struct hll *const *)v, 3);
+	assert_int_equal(hll_register(u, 777), 9);
+	assert_int_equal(hll_register(u, 101), 1);
+	assert_int_equal(hll_register(u, 103), 0);
+	assert_union_as_merges(v, 3);
+	hll_free(u);
+	free_all(v, 3);
+}
+
+static void
+union_rejects_mixed_precision_and_nothing(void **st)
+{
+	struct hll *v[2] = { hll_new(14), hll_new(12) };
+
+	(void)st;
+	assert_null(hll_union((const struct hll *const *)v, 2));
+	assert_null(hll_union((const struct hll *const *)v, 0));
+	free_all(v, 2);
+}
+
+/* hll_add_hashes against hll_add_hash of each, from a given start. */
+static void
+assert_batch_as_one_by_one(const struct hll *start, const uint64_t *h,
+    size_t n)
+{
+	struct hll *one = hll_dup(start), *batch = hll_dup(start);
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		hll_add_hash(one, h[i]);
+	hll_add_hashes(batch, h, n);
+	assert_same_encoding(batch, one);
+	hll_free(one);
+	hll_free(batch);
+}
+
+/*
+ * Batches below and above the size taken in one pass, into empty, sparse
+ * and dense sketches, across the sparse limit, with equal indexes.
+ */
+static void
+add_hashes_equals_one_by_one(void **st)
+{
+	uint64_t h[5000];
+	struct hll *start[4];
+	size_t i, s, sizes[] = { 0, 1, 15, 16, 17, 300, 1024, 1500, 5000 };
+
+	(void)st;
+	for (i = 0; i < 5000; i++) {
+		char id[16];
+		int len = snprintf(id, sizeof id, "b%07zu", i);
+
+		h[i] = hll_hash(id, (size_t)len);
+	}
+	/* The same index with rising and falling ranks. */
+	h[10] = mkhash(14, 4242, 2);
+	h[11] = mkhash(14, 4242, 11);
+	h[12] = mkhash(14, 4242, 4);
+	start[0] = hll_new(14);
+	start[1] = hll_new(14);
+	add_users(start[1], 0, 500);		/* sparse, 500 in */
+	start[2] = hll_new(14);
+	add_users(start[2], 0, 1000);		/* sparse, near the limit */
+	start[3] = hll_new(14);
+	add_users(start[3], 0, 5000);		/* dense */
+	assert_true(hll_is_sparse(start[2]));
+	assert_false(hll_is_sparse(start[3]));
+	for (s = 0; s < 4; s++)
+		for (i = 0; i < sizeof sizes / sizeof sizes[0]; i++)
+			assert_batch_as_one_by_one(start[s], h, sizes[i]);
+	/* The users already in: nothing changes. */
+	for (i = 0; i < 500; i++) {
+		char id[16];
+		int len = snprintf(id, sizeof id, "u%07zu", i);
+
+		h[i] = hll_hash(id, (size_t)len);
+	}
+	assert_batch_as_one_by_one(start[1], h, 500);
+	free_all(start, 4);
+}
+
+/* Exactly the sparse limit (m / 16) of registers is sparse; one more not. */
+static void
+union_and_batch_at_the_sparse_limit(void **st)
+{
+	uint64_t h[1025];
+	struct hll *v[3], *u, *e = hll_new(14);
+	uint32_t i;
+
+	(void)st;
+	for (i = 0; i < 1025; i++)
+		h[i] = mkhash(14, i * 15, 1 + (int)(i % 7));
+	for (i = 0; i < 3; i++)
+		v[i] = hll_new(14);
+	hll_add_hashes(v[0], h, 512);
+	hll_add_hashes(v[1], h + 512, 512);
+	hll_add_hash(v[2], h[1024]);
+	assert_true(hll_is_sparse(v[0]) && hll_is_sparse(v[1]));
+	u = hll_union((const struct hll *const *)v, 2);
+	assert_true(hll_is_sparse(u));
+	assert_union_as_merges(v, 2);
+	hll_free(u);
+	u = hll_union((const struct hll *const *)v, 3);
+	assert_false(hll_is_sparse(u));
+	assert_union_as_merges(v, 3);
+	hll_free(u);
+	assert_batch_as_one_by_one(e, h, 1024);
+	hll_add_hashes(e, h, 1024);
+	assert_true(hll_is_sparse(e));
+	assert_batch_as_one_by_one(e, h + 1024, 1);
+	hll_free(e);
+	e = hll_new(14);
+	assert_batch_as_one_by_one(e, h, 1025);
+	hll_add_hashes(e, h, 1025);
+	assert_false(hll_is_sparse(e));
+	hll_free(e);
+	free_all(v, 3);
+}
+
 int
 main(void)
 {
@@ -860,6 +1096,11 @@ main(void)
 		cmocka_unit_test(decode_rejects_bad_dense),
 		cmocka_unit_test(decode_long_sparse_goes_dense),
 		cmocka_unit_test(decode_survives_byte_flips),
+		cmocka_unit_test(union_equals_merging_in_turn),
+		cmocka_unit_test(union_keeps_top_rank),
+		cmocka_unit_test(union_and_batch_at_the_sparse_limit),
+		cmocka_unit_test(union_rejects_mixed_precision_and_nothing),
+		cmocka_unit_test(add_hashes_equals_one_by_one),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
