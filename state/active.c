@@ -30,33 +30,53 @@
 
 #define PEND_MAX	4096	/* hashes waiting per set, at most */
 
+/*
+ * The first cache line holds what adding an entry reads and writes; the
+ * rest is read when the set is (see pset_tally and pset_fold).
+ */
 struct pset {
+	int32_t        period;
+	uint32_t       nbits;		/* log2 of the slot count */
+	uint32_t      *slots;		/* uid + 1; 0 = empty */
+	struct pentry *ent;
+	size_t         n, cap;
+	/* Hashes of the last npend entries, not yet in the sketches. */
+	uint64_t      *pend;
+	uint32_t       npend, cappend;
 	uint8_t        zone;
 	uint8_t        kind;
 	bool           changed;
-	int32_t        period;
-	struct pentry *ent;
-	size_t         n, cap;
+	uint8_t        dims_mask;
+	/* ---- */
 	size_t         committed;
 	size_t         counted;		/* entries in dcount (see pset_tally) */
-	uint32_t      *slots;		/* uid + 1; 0 = empty */
-	uint32_t       nbits;		/* log2 of the slot count */
 	struct hll    *hll;
 	uint32_t      *dcount[DIM_COUNT];
 	struct hll   **dhll[DIM_COUNT];
 	uint16_t       ncodes[DIM_COUNT];
-	uint8_t        dims_mask;
 	uint8_t        precision;
-	/* Hashes of the last npend entries, not yet in the sketches. */
-	uint64_t      *pend;
-	uint32_t       npend, cappend;
+};
+
+/*
+ * Where the sets of recent periods are, per zone and kind, direct-mapped
+ * by period: with many partitions, zones and periods a set's own memory
+ * is rarely in the cache, and this holds what locating an entry's slot
+ * needs, so that the slot and the set's first line load together.
+ */
+#define PCACHE	512		/* a year and a half of days */
+
+struct pcache {
+	struct pset *s;			/* NULL: empty */
+	uint32_t    *slots;		/* s->slots and s->nbits */
+	uint32_t     nbits;
+	int32_t      period;
 };
 
 struct active {
 	struct active_conf conf;
 	struct tzcal      *zones[ACTIVE_MAX_ZONES];
 	struct u64map     *psets;
-	struct pset       *last[ACTIVE_MAX_ZONES][2];
+	struct pcache     *pc;		/* [zone][kind][PCACHE] */
 };
 
 static uint64_t
@@ -78,6 +98,7 @@ active_new(const struct active_conf *conf)
 		a->zones[i] = conf->zones[i];
 	a->conf.zones = a->zones;
 	a->psets = u64map_new();
+	a->pc = xcalloc(conf->n_zones * 2 * PCACHE, sizeof *a->pc);
 	return a;
 }
 
@@ -111,6 +132,7 @@ active_free(struct active *a)
 	while ((s = active_next(a, &pos)) != NULL)
 		pset_free(s);
 	u64map_free(a->psets);
+	free(a->pc);
 	free(a);
 }
 
@@ -126,18 +148,39 @@ active_is_active(const struct active *a, int64_t duration_ms)
 	return duration_ms > a->conf.min_ms && duration_ms < a->conf.max_ms;
 }
 
+static struct pcache *
+pcache_of(const struct active *a, int zone, enum period_kind kind,
+    int32_t period)
+{
+	return &a->pc[((size_t)zone * 2 + kind) * PCACHE +
+	    ((uint32_t)period & (PCACHE - 1))];
+}
+
+static void
+pcache_set(struct pcache *c, struct pset *s)
+{
+	c->s = s;
+	c->slots = s->slots;
+	c->nbits = s->nbits;
+	c->period = s->period;
+}
+
 static struct pset *
 pset_get(struct active *a, int zone, enum period_kind kind, int32_t period)
 {
-	struct pset *s = a->last[zone][kind];
+	struct pcache *c = pcache_of(a, zone, kind, period);
+	struct pset *s;
 	uint64_t key;
 
-	if (s != NULL && s->period == period)
-		return s;
+	if (c->s != NULL && c->period == period)
+		return c->s;
 	key = pset_key(zone, kind, period);
 	s = u64map_get(a->psets, key);
 	if (s == NULL) {
-		s = xcalloc(1, sizeof *s);
+		s = aligned_alloc(64, (sizeof *s + 63) / 64 * 64);
+		if (s == NULL)
+			fatalx("out of memory (a period set)");
+		memset(s, 0, sizeof *s);
 		s->zone = (uint8_t)zone;
 		s->kind = (uint8_t)kind;
 		s->period = period;
@@ -151,7 +194,7 @@ pset_get(struct active *a, int zone, enum period_kind kind, int32_t period)
 		s->precision = (uint8_t)a->conf.hll_precision;
 		u64map_put(a->psets, key, s);
 	}
-	a->last[zone][kind] = s;
+	pcache_set(c, s);
 	return s;
 }
 
@@ -174,8 +217,10 @@ pset_probe(const struct pset *s, uint32_t uid)
 }
 
 static void
-pset_grow(struct pset *s)
+pset_grow(struct active *a, struct pset *s)
 {
+	struct pcache *c = pcache_of(a, s->zone, (enum period_kind)s->kind,
+	    s->period);
 	uint32_t i;
 
 	free(s->slots);
@@ -183,6 +228,8 @@ pset_grow(struct pset *s)
 	s->slots = xcalloc((size_t)1 << s->nbits, sizeof *s->slots);
 	for (i = 0; i < s->n; i++)
 		s->slots[pset_probe(s, s->ent[i].uid)] = s->ent[i].uid + 1;
+	if (c->s == s)
+		pcache_set(c, s);
 }
 
 static void
@@ -299,7 +346,7 @@ pset_add(struct active *a, struct pset *s, uint32_t uid, uint64_t uhash,
 	s->changed = true;
 	/* Keep the load factor at most 1/2: probes stay short. */
 	if (s->n * 2 > ((size_t)1 << s->nbits))
-		pset_grow(s);
+		pset_grow(a, s);
 	return true;
 }
 
@@ -323,9 +370,14 @@ add_flush(struct active *a, struct add_ctx *c)
 {
 	size_t i;
 
-	for (i = 0; i < c->n; i++)
-		__builtin_prefetch(&c->sets[i]->slots[slot_hash(c->uid,
-		    c->sets[i]->nbits)]);
+	for (i = 0; i < c->n; i++) {
+		const struct pset *s = c->sets[i];
+
+		__builtin_prefetch(&s->slots[slot_hash(c->uid, s->nbits)]);
+		/* Where a new entry and its hash will go. */
+		__builtin_prefetch(&s->ent[s->n]);
+		__builtin_prefetch(&s->pend[s->npend]);
+	}
 	for (i = 0; i < c->n; i++)
 		pset_add(a, c->sets[i], c->uid, c->uhash, c->codes);
 	c->n = 0;
@@ -372,12 +424,17 @@ static void
 prefetch_slot(const struct active *a, int zone, enum period_kind kind,
     int32_t period, uint32_t uid)
 {
-	const struct pset *s = a->last[zone][kind];
+	struct pcache *c = pcache_of(a, zone, kind, period);
 
-	if (s == NULL || s->period != period)
-		s = active_find(a, zone, kind, period);
-	if (s != NULL)
-		__builtin_prefetch(&s->slots[slot_hash(uid, s->nbits)]);
+	if (c->s == NULL || c->period != period) {
+		struct pset *s = active_find(a, zone, kind, period);
+
+		if (s == NULL)
+			return;
+		pcache_set(c, s);	/* a cache update */
+	}
+	__builtin_prefetch(&c->slots[slot_hash(uid, c->nbits)]);
+	__builtin_prefetch(c->s);
 }
 
 void
@@ -398,7 +455,8 @@ bool
 active_load_entry(struct active *a, int zone, enum period_kind kind,
     int32_t period, uint32_t uid, uint64_t uhash, const uint16_t *codes)
 {
-	if (zone < 0 || (size_t)zone >= a->conf.n_zones)
+	if (zone < 0 || (size_t)zone >= a->conf.n_zones ||
+	    (kind != PERIOD_DAY && kind != PERIOD_MONTH))
 		return false;
 	return pset_add(a, pset_get(a, zone, kind, period), uid, uhash, codes);
 }
