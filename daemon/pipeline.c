@@ -873,8 +873,10 @@ once_done(struct pipeline *p)
  * Consumes what the queue holds, for at most DRAIN_BUDGET_MS: under a
  * steady stream the queue never empties, and the commit timer, the
  * watchdog and the admin endpoints must still get their turn. When the
- * budget ends with messages left, the wake event is made active again so
- * that the loop comes back here right after the other due events.
+ * budget ends with messages left, a timer due at once brings the loop back
+ * here after the other due events. (Making the wake event active again
+ * would not: libevent runs an event activated during its own callback in
+ * the same pass, and the loop never got to its timers while input lasted.)
  */
 static void
 drain(struct pipeline *p)
@@ -892,8 +894,19 @@ drain(struct pipeline *p)
 	} while (n > 0 && !p->stopping && pipeline_mono_ms() < until);
 	if (p->once && once_done(p))
 		event_base_loopbreak(p->base);
-	else if (n > 0 && !p->stopping && p->ev_wake != NULL)
-		event_active(p->ev_wake, EV_READ, 0);
+	else if (n > 0 && !p->stopping && p->ev_more != NULL) {
+		static const struct timeval now;
+
+		evtimer_add(p->ev_more, &now);
+	}
+}
+
+static void
+on_more(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	drain(arg);
 }
 
 static void
@@ -1358,7 +1371,14 @@ on_timer(evutil_socket_t fd, short what, void *arg)
 
 		if (emit)
 			p->last_emit = mono;
-		pipeline_commit(p, emit, false);
+		/*
+		 * --once commits at the end of its input (once_close): a
+		 * commit now would write every user touched since the last
+		 * one with its open sessions, to be written again once they
+		 * are closed. Only dead letters piling up are written out.
+		 */
+		if (!p->once || p->fresh_bytes >= p->batch_size)
+			pipeline_commit(p, emit, false);
 	}
 	pipeline_admin_tick(p);
 	if (p->once) {
@@ -1557,6 +1577,7 @@ loop_setup(struct pipeline *p)
 	p->ev_wake = event_new(p->base, p->wake[0], EV_READ | EV_PERSIST,
 	    on_wake, p);
 	p->ev_timer = event_new(p->base, -1, EV_PERSIST, on_timer, p);
+	p->ev_more = evtimer_new(p->base, on_more, p);
 	if (pipeline_admin_start(p, &cause) != 0) {
 		log_error("cannot start the admin server", "error=\"%s\"",
 		    cause);
@@ -1566,8 +1587,8 @@ loop_setup(struct pipeline *p)
 	p->ev_hup = evsignal_new(p->base, SIGHUP, on_hup, p);
 	p->ev_term = evsignal_new(p->base, SIGTERM, on_signal, p);
 	p->ev_int = evsignal_new(p->base, SIGINT, on_signal, p);
-	if (p->ev_wake == NULL || p->ev_timer == NULL || p->ev_term == NULL ||
-	    p->ev_int == NULL)
+	if (p->ev_wake == NULL || p->ev_timer == NULL || p->ev_more == NULL ||
+	    p->ev_term == NULL || p->ev_int == NULL)
 		return -1;
 	/* Signals are served from the start (see pause_or_stop); input
 	 * and commits only once the pipeline runs (loop_start). */
@@ -1749,6 +1770,8 @@ pipeline_free(struct pipeline *p)
 		event_free(p->ev_wake);
 	if (p->ev_timer)
 		event_free(p->ev_timer);
+	if (p->ev_more)
+		event_free(p->ev_more);
 	if (p->ev_term)
 		event_free(p->ev_term);
 	if (p->ev_hup)

@@ -99,6 +99,7 @@ struct pipeline {
 
 	struct event_base    *base;
 	struct event         *ev_wake, *ev_timer, *ev_term, *ev_int;
+	struct event         *ev_more;	/* input left after a drain */
 	bool                  stopping;
 	int                   exit_code;
 

@@ -6,6 +6,8 @@
 # again only the partitions not yet written); the last run's DAU, MAU and
 # sessions equal an uninterrupted --once exactly, and the sessions topic
 # holds every session at least once, repeats identical to the first copy.
+# Also: the loop's timer (progress, watchdog, admin) runs while input lasts,
+# not only when the consumer's queue happens to be empty.
 set -euo pipefail
 . "${SRC_DIR:?}/tests/integration/lib.sh"
 it_init
@@ -80,3 +82,28 @@ diff -u "$T/ref.answers" "$T/crash.answers" >"$T/diff" || {
 echo "DAU, MAU and sessions: $lines lines equal after two kills"
 python3 "$SRC_DIR/tests/integration/sessions_topic.py" \
 	"$T/crash.topic" "$T/ref.topic"
+
+# The timer: 250k records on a topic of their own, a 10 ms interval, and
+# eight reporting zones (the most) to make the consumption slow enough: the timer
+# gets its turn after each 100 ms of consuming (DRAIN_BUDGET_MS), and then
+# consumes for 100 ms itself before it reports.
+for i in 1 2 3 4 5; do
+	"$CTL" load --kind interactions --csv "$T/data/user_interactions_sample.csv" \
+	    --bootstrap "$BOOTSTRAP" --topic ticks >/dev/null 2>&1 ||
+		fail "loading the ticks topic"
+done
+write_config "$T/ticks.conf" "$T/ticks" '[topics]' 'interactions = ticks' \
+	'sessions = ticks.sessions' 'metrics = ticks.metrics' 'dlq = ticks.dlq' \
+	'[state]' 'commit_interval = 10ms' '[metrics]' 'time_zones = UTC,'\
+'America/New_York,Europe/Berlin,Asia/Tokyo,Australia/Sydney,Asia/Kolkata,'\
+'America/Los_Angeles,Pacific/Auckland'
+run_once "$T/ticks.conf" ticks
+ms=$(sed -n 's/.*msg="end of input.* ms=\([0-9]*\).*/\1/p' "$T/ticks.err")
+ticks=$(awk -v n=$((EVENTS * 5)) '/^processing: [0-9]+ records/ && $2 > 0 &&
+    $2 < n { t++ } END { print t + 0 }' "$T/ticks.err")
+if [ "$ms" -ge 450 ]; then
+	[ "$ticks" -gt 0 ] || fail "no timer tick in $ms ms of consuming"
+	echo "$ticks timer ticks in $ms ms of consuming"
+else
+	echo "consuming took $ms ms ($ticks ticks): too short to check the timer"
+fi
