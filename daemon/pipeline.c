@@ -1141,6 +1141,7 @@ rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
 	if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
 		for (i = 0; i < parts->cnt; i++) {
 			char *cause = NULL;
+			int64_t t0 = pipeline_mono_ms();
 			struct part *pt = part_open(p, parts->elems[i].partition,
 			    &cause);
 
@@ -1157,7 +1158,16 @@ rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
 			/* Resume exactly where the stored state ends. */
 			parts->elems[i].offset = pt->next;
 			log_info("partition assigned", "topic=%s partition=%d "
-			    "offset=%" PRId64, p->topic_in, pt->id, pt->next);
+			    "offset=%" PRId64 " users=%zu load_ms=%" PRId64,
+			    p->topic_in, pt->id, pt->next,
+			    engine_user_count(pt->eng), pipeline_mono_ms() - t0);
+			/*
+			 * Loading takes a while with millions of users (0.2
+			 * to 0.3 s per partition of 156k), and the loop's
+			 * watchdog timer cannot run meanwhile.
+			 */
+			if (p->notify != NULL)
+				notify_watchdog(p->notify);
 		}
 		if (coop)
 			e = rd_kafka_incremental_assign(rk, parts);
