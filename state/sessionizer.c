@@ -126,7 +126,8 @@ pool_get(struct pool *p, uint32_t cap)
 	}
 	c = pool_class(cap);
 	if ((b = p->free[c]) != NULL) {
-		memcpy(&p->free[c], b, sizeof b);
+		/* A free block's first bytes hold the next free block. */
+		memcpy(&p->free[c], (const void *)b, sizeof p->free[c]);
 		return b;
 	}
 	if (p->left < size) {
@@ -152,7 +153,7 @@ pool_put(struct pool *p, struct sess *b, uint32_t cap)
 		return;
 	}
 	c = pool_class(cap);
-	memcpy(b, &p->free[c], sizeof b);
+	memcpy((void *)b, &p->free[c], sizeof p->free[c]);
 	p->free[c] = b;
 }
 
