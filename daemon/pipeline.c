@@ -24,6 +24,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <librdkafka/rdkafka.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -1693,6 +1694,12 @@ pipeline_run(struct pipeline *p)
 	if (p->exit_code != 0)
 		return p->exit_code;
 	if (p->once && !p->stopping) {
+		/*
+		 * What the consumer's queue held was freed into the malloc
+		 * arenas of librdkafka's threads, where the closing and the
+		 * rollup cannot reuse it: give it back to the system.
+		 */
+		malloc_trim(0);
 		log_info("end of input; closing sessions", "records=%" PRIu64
 		    " ms=%" PRId64 " cpu_ms=%" PRId64, p->n_in,
 		    pipeline_mono_ms() - p->t_start, cpu_ms());
