@@ -204,6 +204,18 @@ slot_hash(uint32_t uid, uint32_t nbits)
 	return (uint32_t)(uid * 2654435761u) >> (32 - nbits);
 }
 
+/* The line a probe for uid starts in, and the next one (past the end of
+ * the table, a prefetch is harmless). Always inlined: GCC drops calls to
+ * a function that only prefetches. */
+static inline __attribute__((always_inline)) void
+slots_prefetch(const uint32_t *slots, uint32_t uid, uint32_t nbits)
+{
+	const char *p = (const char *)&slots[slot_hash(uid, nbits)];
+
+	__builtin_prefetch(p);
+	__builtin_prefetch(p + 64);
+}
+
 /* Slot holding uid, or the empty slot where it would go. */
 static uint32_t
 pset_probe(const struct pset *s, uint32_t uid)
@@ -325,7 +337,11 @@ pset_add(struct active *a, struct pset *s, uint32_t uid, uint64_t uhash,
 	i = pset_probe(s, uid);
 	if (s->slots[i] != 0)
 		return false;
-	s->ent = xgrow(s->ent, &s->cap, s->n + 1, sizeof *s->ent);
+	if (s->n == s->cap) {
+		/* By half: entries are most of a set's memory. */
+		s->cap = s->cap < 16 ? 16 : s->cap + s->cap / 2;
+		s->ent = xrealloc(s->ent, s->cap * sizeof *s->ent);
+	}
 	e = &s->ent[s->n++];
 	e->uid = uid;
 	for (d = 0; d < DIM_COUNT; d++)
@@ -344,8 +360,9 @@ pset_add(struct active *a, struct pset *s, uint32_t uid, uint64_t uhash,
 	}
 	s->pend[s->npend++] = uhash;
 	s->changed = true;
-	/* Keep the load factor at most 1/2: probes stay short. */
-	if (s->n * 2 > ((size_t)1 << s->nbits))
+	/* Load factor at most 3/4: a slot is 4 bytes, so even a long probe
+	 * stays within a line or two (both are prefetched). */
+	if (s->n * 4 > ((size_t)3 << s->nbits))
 		pset_grow(a, s);
 	return true;
 }
@@ -373,7 +390,7 @@ add_flush(struct active *a, struct add_ctx *c)
 	for (i = 0; i < c->n; i++) {
 		const struct pset *s = c->sets[i];
 
-		__builtin_prefetch(&s->slots[slot_hash(c->uid, s->nbits)]);
+		slots_prefetch(s->slots, c->uid, s->nbits);
 		/* Where a new entry and its hash will go. */
 		__builtin_prefetch(&s->ent[s->n]);
 		__builtin_prefetch(&s->pend[s->npend]);
@@ -433,7 +450,7 @@ prefetch_slot(const struct active *a, int zone, enum period_kind kind,
 			return;
 		pcache_set(c, s);	/* a cache update */
 	}
-	__builtin_prefetch(&c->slots[slot_hash(uid, c->nbits)]);
+	slots_prefetch(c->slots, uid, c->nbits);
 	__builtin_prefetch(c->s);
 }
 

@@ -584,6 +584,44 @@ pset_grows_past_many_resizes(void **state)
 	active_free(a);
 }
 
+/*
+ * Days 512 apart share a place in the cache of recent periods' sets: sets
+ * growing in turn while they evict each other keep their own users, and
+ * prefetches (active_prefetch) for sets never made change nothing.
+ */
+static void
+periods_sharing_a_cache_place_stay_apart(void **state)
+{
+	static const int32_t off[] = { 0, 512, 1024, -512 };
+	struct active *a = new_active(false, 7);
+	int32_t d0 = fx_day("2023-01-01");
+	uint32_t u;
+	size_t k;
+
+	(void)state;
+	active_prefetch(a, 1, FX_T0);	/* no set yet */
+	assert_int_equal(active_pset_count(a), 0);
+	for (u = 0; u < 3000; u++) {
+		k = u % 4;
+		active_prefetch(a, u, FX_T0 + off[k] * 86400000LL);
+		assert_true(add(a, u * 4 + (uint32_t)k, FX_T0 + off[k] *
+		    86400000LL + 1000, 20000));
+	}
+	for (k = 0; k < 4; k++) {
+		struct pset *s = active_find(a, Z_UTC, PERIOD_DAY, d0 + off[k]);
+
+		assert_non_null(s);
+		assert_int_equal(pset_count(s), 750);
+		for (u = 0; u < 3000; u++)
+			assert_int_equal(pset_contains(s, u * 4 +
+			    (uint32_t)(u % 4)), u % 4 == k);
+		assert_int_equal(pset_dim_count(s, DIM_COUNTRY, 0), 750);
+	}
+	/* Day and month sets of 4 zones, 4 days in 4 months. */
+	assert_int_equal(active_pset_count(a), 4 * NZ * 2);
+	active_free(a);
+}
+
 int
 main(void)
 {
@@ -598,6 +636,7 @@ main(void)
 		cmocka_unit_test(period_bounds_follow_dst),
 		cmocka_unit_test(pset_bookkeeping),
 		cmocka_unit_test(pset_grows_past_many_resizes),
+		cmocka_unit_test(periods_sharing_a_cache_place_stay_apart),
 	};
 
 	return cmocka_run_group_tests(tests, open_zones, close_zones);
