@@ -77,7 +77,29 @@ struct active {
 	struct tzcal      *zones[ACTIVE_MAX_ZONES];
 	struct u64map     *psets;
 	struct pcache     *pc;		/* [zone][kind][PCACHE] */
+	/* Local day and month of memo_ts per zone: active_prefetch and then
+	 * active_add ask for the same event's. */
+	int64_t            memo_ts;
+	bool               memo_ok;
+	int32_t            memo_day[ACTIVE_MAX_ZONES];
+	int32_t            memo_month[ACTIVE_MAX_ZONES];
 };
+
+static void
+local_days(const struct active *ca, int64_t ts)
+{
+	struct active *a = (struct active *)ca;	/* a cache update */
+	size_t z;
+
+	if (a->memo_ok && a->memo_ts == ts)
+		return;
+	for (z = 0; z < a->conf.n_zones; z++) {
+		a->memo_day[z] = tzcal_day(a->zones[z], ts);
+		a->memo_month[z] = tzcal_month_of_day(a->memo_day[z]);
+	}
+	a->memo_ts = ts;
+	a->memo_ok = true;
+}
 
 static uint64_t
 pset_key(int zone, enum period_kind kind, int32_t period)
@@ -421,16 +443,18 @@ active_add(struct active *a, uint32_t uid, uint64_t uhash,
 	c.uid = uid;
 	c.uhash = uhash;
 	c.codes = me->codes;
+	local_days(a, ts);
 	for (z = 0; z < a->conf.n_zones; z++) {
-		struct tzcal *tz = a->zones[z];
-		int32_t d0 = tzcal_day(tz, ts), d1 = d0, d, m;
+		int32_t d0 = a->memo_day[z], d1 = d0, d, m, m1;
 
-		if (a->conf.span)
-			d1 = tzcal_day(tz, ts + dur);
+		m1 = a->memo_month[z];
+		if (a->conf.span) {
+			d1 = tzcal_day(a->zones[z], ts + dur);
+			m1 = tzcal_month_of_day(d1);
+		}
 		for (d = d0; d <= d1; d++)
 			add_push(a, &c, pset_get(a, (int)z, PERIOD_DAY, d));
-		for (m = tzcal_month_of_day(d0); m <= tzcal_month_of_day(d1);
-		    m++)
+		for (m = a->memo_month[z]; m <= m1; m++)
 			add_push(a, &c, pset_get(a, (int)z, PERIOD_MONTH, m));
 	}
 	add_flush(a, &c);
@@ -459,12 +483,10 @@ active_prefetch(const struct active *a, uint32_t uid, int64_t ts)
 {
 	size_t z;
 
+	local_days(a, ts);
 	for (z = 0; z < a->conf.n_zones; z++) {
-		int32_t d = tzcal_day(a->zones[z], ts);
-
-		prefetch_slot(a, (int)z, PERIOD_DAY, d, uid);
-		prefetch_slot(a, (int)z, PERIOD_MONTH, tzcal_month_of_day(d),
-		    uid);
+		prefetch_slot(a, (int)z, PERIOD_DAY, a->memo_day[z], uid);
+		prefetch_slot(a, (int)z, PERIOD_MONTH, a->memo_month[z], uid);
 	}
 }
 
