@@ -10,7 +10,8 @@
 #                         data, metadata loaded, chunks, live.conf
 #   start_daemon          start the live daemon; waits for partitions
 #   load_chunk FILE       produce one chunk
-#   finish_and_compare    SIGTERM, --once, compare with the reference run
+#   finish_and_compare WHAT [MIN_ROWS [REF_LINE...]]
+#                         SIGTERM, --once, compare with the reference run
 
 live_init() {
 	RANDOM=$1
@@ -59,16 +60,18 @@ load_chunk() {
 		fail "load of $(basename "$1") failed"
 }
 
-# Runs the uninterrupted reference, waits until the live daemon has caught
-# up (its DAU, read from the state it holds, equals the reference's: it
-# consumed every record), stops it (it must exit 0), finishes its state
-# with --once, and compares DAU, MAU, sessions and the sessions topic with
-# the reference.
+# Runs the uninterrupted reference (its configuration takes the REF_LINEs
+# too), waits until the live daemon has caught up (its DAU, read from the
+# state it holds, equals the reference's: it consumed every record), stops
+# it (it must exit 0), finishes its state with --once, and compares DAU,
+# MAU, sessions (each at least MIN_ROWS rows, default 12) and the sessions
+# topic with the reference.
 finish_and_compare() {
-	local what=$1 rc=0 q rows i
+	local what=$1 min=${2:-12} rc=0 q rows i
+	shift $(($# < 2 ? $# : 2))
 	write_config "$T/ref.conf" "$T/ref" '[output]' 'format = json' \
 		'[topics]' 'sessions = ref.sessions' 'metrics = ref.metrics' \
-		'dlq = ref.dlq'
+		'dlq = ref.dlq' "$@"
 	run_once "$T/ref.conf" ref
 	"$CTL" query dau --state "$T/ref" --format csv >"$T/ref.dau"
 	for i in $(seq 120); do
@@ -92,7 +95,7 @@ finish_and_compare() {
 		"$CTL" query "$q" --state "$T/state" --format csv >"$T/live.$q"
 		"$CTL" query "$q" --state "$T/ref" --format csv >"$T/ref.$q"
 		rows=$(($(wc -l <"$T/ref.$q") - 1))
-		[ "$rows" -ge 12 ] || fail "$q: only $rows rows"
+		[ "$rows" -ge "$min" ] || fail "$q: only $rows rows"
 		diff -u "$T/ref.$q" "$T/live.$q" >"$T/diff" || {
 			head -20 "$T/diff" >&2
 			fail "$q $what (+) differs from an uninterrupted run (-)"
