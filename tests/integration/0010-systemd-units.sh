@@ -19,7 +19,7 @@ set -euo pipefail
 : "${BUILD_DIR:?}" "${SRC_DIR:?}"
 if ! command -v systemd-analyze >/dev/null; then
 	echo "SKIP: systemd-analyze not found (scripts/deps.sh installs systemd)"
-	exit 0
+	exit 77
 fi
 [ -x "$BUILD_DIR/activityd" ] || { echo "FAIL: no $BUILD_DIR/activityd" >&2; exit 1; }
 
