@@ -350,8 +350,9 @@ on_late(void *arg, const struct event *ev, const char *reason)
 
 /* ---- partitions ---- */
 
+/* A partition with its stored offset and an empty engine, loading. */
 static struct part *
-part_open(struct pipeline *p, int32_t id, char **cause)
+part_new(struct pipeline *p, int32_t id, char **cause)
 {
 	struct part *pt = xcalloc(1, sizeof *pt);
 	struct engine_cb cb = { on_session, on_late, p };
@@ -360,22 +361,54 @@ part_open(struct pipeline *p, int32_t id, char **cause)
 	pt->id = id;
 	pt->eng = engine_new(&p->econf, p->meta, &cb);
 	pt->end = -1;
-	if (persist_load_partition(p->store, pt->eng, id, p->zones, p->nzones,
-	    cause) != 0)
-		goto fail;
 	r = persist_get_offset(p->store, p->topic_in, id, &pt->next, cause);
-	if (r < 0)
-		goto fail;
+	if (r < 0) {
+		engine_free(pt->eng);
+		free(pt);
+		return NULL;
+	}
 	if (r == 1)
 		pt->next = RD_KAFKA_OFFSET_BEGINNING;
+	pt->loading = true;
+	p->nloading++;
 	u64map_put(p->parts, (uint64_t)(uint32_t)id, pt);
 	free(p->engines);
 	p->engines = NULL;
 	return pt;
-fail:
-	engine_free(pt->eng);
-	free(pt);
-	return NULL;
+}
+
+/* The partition's stored state into its engine. */
+static int
+part_load(struct pipeline *p, struct part *pt, char **cause)
+{
+	int64_t t0 = pipeline_mono_ms();
+
+	if (persist_load_partition(p->store, pt->eng, pt->id, p->zones,
+	    p->nzones, cause) != 0)
+		return -1;
+	pt->loading = false;
+	p->nloading--;
+	free(p->engines);
+	p->engines = NULL;
+	log_debug("partition loaded", "topic=%s partition=%d users=%zu "
+	    "ms=%" PRId64, p->topic_in, pt->id, engine_user_count(pt->eng),
+	    pipeline_mono_ms() - t0);
+	return 0;
+}
+
+static struct part *
+part_open(struct pipeline *p, int32_t id, char **cause)
+{
+	struct part *pt = part_new(p, id, cause);
+
+	if (pt != NULL && part_load(p, pt, cause) != 0) {
+		u64map_del(p->parts, (uint64_t)(uint32_t)id);
+		p->nloading--;
+		engine_free(pt->eng);
+		free(pt);
+		return NULL;
+	}
+	return pt;
 }
 
 static void
@@ -385,6 +418,8 @@ part_close(struct pipeline *p, int32_t id)
 
 	if (pt == NULL)
 		return;
+	if (pt->loading)
+		p->nloading--;
 	if (p->owners != NULL)
 		owners_drop_partition(p->owners, id);
 	free(p->engines);
@@ -707,10 +742,12 @@ pipeline_commit(struct pipeline *p, bool metrics, bool all_final)
 	 * after all, advancing the offsets the error said were kept. */
 	if (p->state_failed)
 		return -1;
-	if (metrics)
+	/* Metrics of a partly loaded state would count too few users. */
+	if (metrics && p->nloading == 0)
 		emit_metrics(p, all_final);
 	while (u64map_next(p->parts, &pos, &key, &val))
-		if (!((struct part *)val)->saved)
+		if (!((struct part *)val)->saved &&
+		    !((struct part *)val)->loading)
 			part_save(p, val);
 	return commit_write(p, t0, true);
 }
@@ -829,10 +866,11 @@ handle_message(struct pipeline *p, rd_kafka_message_t *m)
 		 * offset moves past the gap.
 		 */
 		pt = u64map_get(p->parts, (uint64_t)(uint32_t)m->partition);
-		if (pt != NULL && m->offset > pt->next)
+		if (pt == NULL || pt->loading)
+			return;
+		if (m->offset > pt->next)
 			pt->next = m->offset;
-		if (p->once && pt != NULL && pt->end >= 0 &&
-		    m->offset >= pt->end)
+		if (p->once && pt->end >= 0 && m->offset >= pt->end)
 			pt->done = true;
 		return;
 	}
@@ -842,8 +880,9 @@ handle_message(struct pipeline *p, rd_kafka_message_t *m)
 		return;
 	}
 	pt = u64map_get(p->parts, (uint64_t)(uint32_t)m->partition);
-	if (pt == NULL || (pt->next >= 0 && m->offset < pt->next))
-		return;	/* not ours any more, or already in the state */
+	if (pt == NULL || pt->loading ||
+	    (pt->next >= 0 && m->offset < pt->next))
+		return;	/* not ours (yet), or already in the state */
 	p->cur = m;
 	if (codec_decode_event(p->codec, p->fmt_in, m->payload, m->len, &ev,
 	    &reason) != 0)
@@ -1142,8 +1181,7 @@ rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
 	if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
 		for (i = 0; i < parts->cnt; i++) {
 			char *cause = NULL;
-			int64_t t0 = pipeline_mono_ms();
-			struct part *pt = part_open(p, parts->elems[i].partition,
+			struct part *pt = part_new(p, parts->elems[i].partition,
 			    &cause);
 
 			if (pt == NULL) {
@@ -1159,21 +1197,25 @@ rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
 			/* Resume exactly where the stored state ends. */
 			parts->elems[i].offset = pt->next;
 			log_info("partition assigned", "topic=%s partition=%d "
-			    "offset=%" PRId64 " users=%zu load_ms=%" PRId64,
-			    p->topic_in, pt->id, pt->next,
-			    engine_user_count(pt->eng), pipeline_mono_ms() - t0);
-			/*
-			 * Loading takes a while with millions of users (0.2
-			 * to 0.3 s per partition of 156k), and the loop's
-			 * watchdog timer cannot run meanwhile.
-			 */
-			if (p->notify != NULL)
-				notify_watchdog(p->notify);
+			    "offset=%" PRId64, p->topic_in, pt->id, pt->next);
 		}
 		if (coop)
 			e = rd_kafka_incremental_assign(rk, parts);
 		else if (rd_kafka_assign(rk, parts) != 0)
 			log_error("assign failed", NULL);
+		/*
+		 * Paused until loaded (on_load), one partition at a time
+		 * from the loop: with millions of users a partition takes
+		 * 0.1 to 0.4 s, and the first ones consume while the others
+		 * load, with the watchdog and the admin endpoints served.
+		 */
+		if (rd_kafka_pause_partitions(rk, parts) != 0)
+			log_error("pause failed", NULL);
+		if (p->ev_load != NULL) {
+			static const struct timeval now;
+
+			evtimer_add(p->ev_load, &now);
+		}
 	} else {
 		if (!rd_kafka_assignment_lost(rk))
 			pipeline_commit(p, true, false);
@@ -1192,6 +1234,64 @@ rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
 		    rd_kafka_error_string(e));
 		rd_kafka_error_destroy(e);
 	}
+}
+
+/*
+ * Loads one assigned partition's state, then seeks it to its stored offset
+ * (records fetched before the pause took effect were skipped) and resumes
+ * it; again at once while partitions are left.
+ */
+static void
+on_load(evutil_socket_t fd, short what, void *arg)
+{
+	struct pipeline *p = arg;
+	rd_kafka_topic_partition_list_t *l;
+	rd_kafka_error_t *e;
+	struct part *pt = NULL;
+	size_t pos = 0;
+	uint64_t key;
+	void *val;
+	char *cause = NULL;
+
+	(void)fd;
+	(void)what;
+	while (u64map_next(p->parts, &pos, &key, &val))
+		if (((struct part *)val)->loading) {
+			pt = val;
+			break;
+		}
+	if (pt == NULL || p->stopping)
+		return;
+	if (part_load(p, pt, &cause) != 0) {
+		log_error("cannot load partition state", "partition=%d "
+		    "error=\"%s\"", pt->id, cause);
+		free(cause);
+		p->exit_code = 1;
+		p->stopping = true;
+		event_base_loopbreak(p->base);
+		return;
+	}
+	l = rd_kafka_topic_partition_list_new(1);
+	rd_kafka_topic_partition_list_add(l, p->topic_in, pt->id)->offset =
+	    pt->next;
+	e = rd_kafka_seek_partitions(p->consumer, l, 0);
+	if (e != NULL) {
+		log_error("seek failed", "partition=%d error=\"%s\"", pt->id,
+		    rd_kafka_error_string(e));
+		rd_kafka_error_destroy(e);
+	}
+	if (rd_kafka_resume_partitions(p->consumer, l) != 0)
+		log_error("resume failed", "partition=%d", pt->id);
+	rd_kafka_topic_partition_list_destroy(l);
+	if (p->notify != NULL)
+		notify_watchdog(p->notify);
+	if (p->nloading > 0) {
+		static const struct timeval now;
+
+		evtimer_add(p->ev_load, &now);
+	} else
+		log_info("partitions loaded", "partitions=%zu",
+		    u64map_count(p->parts));
 }
 
 static int
@@ -1377,8 +1477,9 @@ on_timer(evutil_socket_t fd, short what, void *arg)
 		/* Metrics at [metrics] emit_interval, not at every commit:
 		 * a period's union over the partitions is not free. */
 		int64_t mono = pipeline_mono_ms();
-		bool emit = !p->once && mono - p->last_emit >=
-		    config_int(p->cfg, "metrics", "emit_interval");
+		bool emit = !p->once && p->nloading == 0 &&
+		    mono - p->last_emit >= config_int(p->cfg, "metrics",
+		    "emit_interval");
 
 		if (emit)
 			p->last_emit = mono;
@@ -1589,6 +1690,7 @@ loop_setup(struct pipeline *p)
 	    on_wake, p);
 	p->ev_timer = event_new(p->base, -1, EV_PERSIST, on_timer, p);
 	p->ev_more = evtimer_new(p->base, on_more, p);
+	p->ev_load = evtimer_new(p->base, on_load, p);
 	if (pipeline_admin_start(p, &cause) != 0) {
 		log_error("cannot start the admin server", "error=\"%s\"",
 		    cause);
@@ -1599,7 +1701,7 @@ loop_setup(struct pipeline *p)
 	p->ev_term = evsignal_new(p->base, SIGTERM, on_signal, p);
 	p->ev_int = evsignal_new(p->base, SIGINT, on_signal, p);
 	if (p->ev_wake == NULL || p->ev_timer == NULL || p->ev_more == NULL ||
-	    p->ev_term == NULL || p->ev_int == NULL)
+	    p->ev_load == NULL || p->ev_term == NULL || p->ev_int == NULL)
 		return -1;
 	/* Signals are served from the start (see pause_or_stop); input
 	 * and commits only once the pipeline runs (loop_start). */
@@ -1789,6 +1891,8 @@ pipeline_free(struct pipeline *p)
 		event_free(p->ev_timer);
 	if (p->ev_more)
 		event_free(p->ev_more);
+	if (p->ev_load)
+		event_free(p->ev_load);
 	if (p->ev_term)
 		event_free(p->ev_term);
 	if (p->ev_hup)

@@ -59,6 +59,10 @@ op_ready(void *arg, const char **why)
 		*why = "no partitions assigned";
 		return false;
 	}
+	if (p->nloading > 0) {
+		*why = "partitions loading";
+		return false;
+	}
 	return true;
 }
 

@@ -49,6 +49,7 @@ struct part {
 	bool           done;
 	size_t         owned;	/* users recorded in pipeline.owners */
 	bool           saved;	/* in the batch being built */
+	bool           loading;	/* state not loaded yet: paused */
 };
 
 struct pipeline {
@@ -100,6 +101,8 @@ struct pipeline {
 	struct event_base    *base;
 	struct event         *ev_wake, *ev_timer, *ev_term, *ev_int;
 	struct event         *ev_more;	/* input left after a drain */
+	struct event         *ev_load;	/* partitions left to load */
+	size_t                nloading;
 	bool                  stopping;
 	int                   exit_code;
 
