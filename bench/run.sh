@@ -231,44 +231,55 @@ if want restart; then
 	"$BB/bench_producer" "$BOOT" restart 50000 600 --users $USERS >/dev/null &
 	PPID_LOAD=$!
 	PIDS+=($PPID_LOAD)
-	restart_run() {	# restart_run N: sets R_ASSIGN R_ALL R_FIRST R_RSS (ms, MiB)
+	restart_run() {	# restart_run N: sets R_ASSIGN R_ALL R_FIRST R_LOADED R_RSS (ms, MiB)
 		local logf=$W/restart$1.log t0 t a
-		c=$(conf restart "$W/state-big" restart bench-restart "[kafka]" "group.instance.id = bench-restart")
+		# Static membership, and a short session timeout: the local broker
+		# does not hand a static member's partitions back at its rejoin (a
+		# real broker does), it waits for the old member's session to end.
+		c=$(conf restart "$W/state-big" restart bench-restart "[kafka]" \
+			"group.instance.id = bench-restart" "session.timeout.ms = 6000" \
+			"heartbeat.interval.ms = 500")
 		t0=$(ms_now)
 		"$D" -c "$c" 2>"$logf" &
 		DPID=$!
 		PIDS+=($DPID)
-		R_ASSIGN= R_ALL= R_FIRST= ADMIN=
-		while [ -z "$R_FIRST" ]; do
+		R_ASSIGN= R_ALL= R_FIRST= R_LOADED= ADMIN=
+		while [ -z "$R_FIRST" ] || [ -z "$R_LOADED" ]; do
 			t=$(ms_now)
 			# No progress in 300 s (or an exit) is reported as n/a, not fatal.
 			if [ $((t - t0)) -ge 300000 ] || ! kill -0 $DPID 2>/dev/null; then
 				log "restart $1: no record processed after $((t - t0)) ms (see $logf)"
-				R_FIRST="n/a"
+				[ -n "$R_FIRST" ] || R_FIRST="n/a"
 				break
 			fi
 			a=$(grep -c 'partition assigned' "$logf" || true)
 			[ -z "$R_ASSIGN" ] && [ "$a" -gt 0 ] && R_ASSIGN=$((t - t0))
 			[ -z "$R_ALL" ] && [ "$a" -ge 64 ] && R_ALL=$((t - t0))
+			# Partitions are loaded one after another once assigned.
+			[ -z "$R_LOADED" ] && grep -q 'msg="partitions loaded"' "$logf" &&
+				R_LOADED=$((t - t0))
 			[ -n "$ADMIN" ] || ADMIN=$(sed -n 's/.*admin listening.* address=\([0-9.:]*\).*/\1/p' "$logf" | head -n1)
-			if [ -n "$ADMIN" ] && curl -s "http://$ADMIN/metrics" |
+			if [ -z "$R_FIRST" ] && [ -n "$ADMIN" ] && curl -s "http://$ADMIN/metrics" |
 				awk '/^activityd_records_in_total/ && /topic="restart"/ && $NF > 0 { f = 1 } END { exit !f }'; then
 				R_FIRST=$((t - t0))
 			fi
 			sleep 0.01
 		done
 		[ -n "$R_ALL" ] || R_ALL="n/a"
-		sleep 3		# a few commits, so the next start has offsets to resume from
+		[ -n "$R_LOADED" ] || R_LOADED="n/a"
+		# A few commits, so the next start has offsets to resume from; the
+		# high-water mark is read with every partition loaded.
+		sleep 3
 		R_RSS=$(awk '/^VmHWM/ { printf "%d", $2 / 1024 }' /proc/$DPID/status 2>/dev/null || true)
 		[ -n "$R_ASSIGN" ] || R_ASSIGN="n/a"
 		[ -n "$R_RSS" ] || R_RSS="n/a"
-		log "restart $1: assigned $R_ASSIGN ms, all 64 $R_ALL ms, first record $R_FIRST ms, VmHWM $R_RSS MiB"
+		log "restart $1: assigned $R_ASSIGN ms, all 64 $R_ALL ms, first record $R_FIRST ms, all loaded $R_LOADED ms, VmHWM $R_RSS MiB"
 	}
 	restart_run 1
-	FIRST_START="$R_ASSIGN $R_ALL $R_FIRST $R_RSS"
+	FIRST_START="$R_ASSIGN $R_ALL $R_FIRST $R_LOADED $R_RSS"
 	kill -KILL $DPID 2>/dev/null || true; wait $DPID 2>/dev/null || true
 	restart_run 2
-	log "restart: first start (assign, all 64, first record, MiB) $FIRST_START; after SIGKILL $R_ASSIGN $R_ALL $R_FIRST $R_RSS"
+	log "restart: first start (assign, all 64, first record, all loaded, MiB) $FIRST_START; after SIGKILL $R_ASSIGN $R_ALL $R_FIRST $R_LOADED $R_RSS"
 	kill -TERM $DPID 2>/dev/null || true; wait $DPID 2>/dev/null || true
 	kill $PPID_LOAD; wait $PPID_LOAD 2>/dev/null || true
 fi
@@ -302,9 +313,9 @@ TABLE=$(cat <<EOF
 | 4 | activityd --once peak RSS, $USERS users, $EVENTS events | ${ONCE_RSS[1]} / ${ONCE_RSS[2]} MiB | | |
 | 4 | engine alone, $USERS users ($EVENTS events, hold-open) | ${BPS_1} B per open session, ${BPU_1} B per user, peak ${PEAK_1} MiB | | |
 | 4 | engine alone, $ENGINE_BIG users ($ENGINE_BIG events, hold-open) | ${BPS_2} B per open session, ${BPU_2} B per user, peak ${PEAK_2} MiB | | |
-| 4 | activityd live on $STATE_USERS users of state: peak RSS | ${R_RSS} MiB = ${MB_PER_M} MB per million users, RocksDB cache included | <= 100 MB per million beside the cache | $(verdict "$MB_PER_M" 100 1) |
-| 5 | restart after SIGKILL, $STATE_USERS users (${STATE_SIZE} MiB state): exec to first partition assigned / all 64 / first record processed | ${R_ASSIGN} / ${R_ALL} / ${R_FIRST} ms | < 2 s to processing | $(verdict "$(awk -v v="$R_FIRST" 'BEGIN { print v == "n/a" ? v : v / 1000 }')" 2 1) |
-| 5 | first start on that state (no kill before), same three | $(awk '{ print $1 " / " $2 " / " $3 }' <<<"$FIRST_START") ms | | |
+| 4 | activityd live on $STATE_USERS users of state: peak RSS, every partition loaded | ${R_RSS} MiB = ${MB_PER_M} MB per million users, RocksDB cache included | <= 100 MB per million beside the cache | $(verdict "$MB_PER_M" 100 1) |
+| 5 | restart after SIGKILL, $STATE_USERS users (${STATE_SIZE} MiB state): exec to first partition assigned / all 64 / first record processed / all partitions loaded | ${R_ASSIGN} / ${R_ALL} / ${R_FIRST} / ${R_LOADED} ms | < 2 s to processing | $(verdict "$(awk -v v="$R_FIRST" 'BEGIN { print v == "n/a" ? v : v / 1000 }')" 2 1) |
+| 5 | first start on that state (no kill before), same four | $(awk '{ print $1 " / " $2 " / " $3 " / " $4 }' <<<"$FIRST_START") ms | | |
 | 6 | DuckDB full recompute from CSV (DAU, MAU, sessions), $EVENTS rows | ${DUCK_FULL} s = ${DUCK_RATE} rows/s | | |
 | 6 | one more day ($DAY_EVENTS events): DuckDB full recompute | ${DUCK_REFRESH} s | | |
 | 6 | one more day: activityd --once on the existing state | ${INC_RATE} s end to end (${INC_BACK} ms consuming ${INC_REC} records) | | |
