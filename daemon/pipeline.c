@@ -348,7 +348,23 @@ on_late(void *arg, const struct event *ev, const char *reason)
 		dead_letter(p, p->cur, reason);
 }
 
+/*
+ * Runs a timer's callback at the loop's next pass, after the events that
+ * are due now (an event made active from its own callback would run again
+ * in the same pass, before any timer).
+ */
+static void
+run_soon(struct event *ev)
+{
+	static const struct timeval now;
+
+	if (evtimer_add(ev, &now) != 0)
+		log_error("cannot schedule an event-loop callback", NULL);
+}
+
 /* ---- partitions ---- */
+
+static void part_close(struct pipeline *, int32_t);
 
 /* A partition with its stored offset and an empty engine, loading. */
 static struct part *
@@ -402,10 +418,7 @@ part_open(struct pipeline *p, int32_t id, char **cause)
 	struct part *pt = part_new(p, id, cause);
 
 	if (pt != NULL && part_load(p, pt, cause) != 0) {
-		u64map_del(p->parts, (uint64_t)(uint32_t)id);
-		p->nloading--;
-		engine_free(pt->eng);
-		free(pt);
+		part_close(p, id);
 		return NULL;
 	}
 	return pt;
@@ -934,11 +947,8 @@ drain(struct pipeline *p)
 	} while (n > 0 && !p->stopping && pipeline_mono_ms() < until);
 	if (p->once && once_done(p))
 		event_base_loopbreak(p->base);
-	else if (n > 0 && !p->stopping && p->ev_more != NULL) {
-		static const struct timeval now;
-
-		evtimer_add(p->ev_more, &now);
-	}
+	else if (n > 0 && !p->stopping && p->ev_more != NULL)
+		run_soon(p->ev_more);
 }
 
 static void
@@ -1211,11 +1221,8 @@ rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
 		 */
 		if (rd_kafka_pause_partitions(rk, parts) != 0)
 			log_error("pause failed", NULL);
-		if (p->ev_load != NULL) {
-			static const struct timeval now;
-
-			evtimer_add(p->ev_load, &now);
-		}
+		if (p->ev_load != NULL)
+			run_soon(p->ev_load);
 	} else {
 		if (!rd_kafka_assignment_lost(rk))
 			pipeline_commit(p, true, false);
@@ -1285,11 +1292,9 @@ on_load(evutil_socket_t fd, short what, void *arg)
 	rd_kafka_topic_partition_list_destroy(l);
 	if (p->notify != NULL)
 		notify_watchdog(p->notify);
-	if (p->nloading > 0) {
-		static const struct timeval now;
-
-		evtimer_add(p->ev_load, &now);
-	} else
+	if (p->nloading > 0)
+		run_soon(p->ev_load);
+	else
 		log_info("partitions loaded", "partitions=%zu",
 		    u64map_count(p->parts));
 }
