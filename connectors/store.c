@@ -37,6 +37,8 @@
 
 #define STORE_MAX_OPEN_FILES	512
 #define STORE_BLOOM_BITS	10.0
+/* RocksDB's InfoLogLevel HEADER_LEVEL (the C API has no name for it). */
+#define STORE_INFO_LOG_HEADER	5
 /* Free space below which a writable open is refused (see store_check_space). */
 #define STORE_MIN_FREE		((uint64_t)1 << 20)
 
@@ -153,6 +155,12 @@ store_make_options(const struct store_opts *so, struct store *s,
 	    store_clamp(s->wbuf_budget / 4, 1 << 20, 64 << 20));
 	rocksdb_options_set_keep_log_file_num(base, 4);
 	rocksdb_options_set_max_log_file_size(base, 4 << 20);
+	/* Only the header lines of an open in RocksDB's LOG file: it lives
+	 * in the state directory, and RocksDB 7.8 aborts on an assertion
+	 * when it writes to its LOG again after a write to it failed (a
+	 * full file system), instead of letting the failed commit stop the
+	 * daemon with its error. The daemon reports state errors itself. */
+	rocksdb_options_set_info_log_level(base, STORE_INFO_LOG_HEADER);
 
 	opts = base;
 	if (so->options != NULL && *so->options != '\0') {

@@ -2,10 +2,13 @@
 # State faults on a real file system (SPEC section 6): the state directory
 # is a bind mount of a directory on a small tmpfs.
 #  - The tmpfs fills up (a filler file) while the live daemon consumes.
-#  - The state directory turns read-only under the running daemon (the
-#    bind mount is replaced by a read-only one: files the daemon has open
-#    stay writable, as a remount cannot happen while files are open for
-#    writing, so the fault strikes when RocksDB creates its next file).
+#  - The state directory turns read-only under the running daemon (a
+#    read-only bind mount is stacked on the writable one: files the daemon
+#    has open stay writable, as a remount cannot happen while files are
+#    open for writing, so the fault strikes when RocksDB creates its next
+#    file). Stacked, not swapped: between an unmount and the next mount
+#    the path would name the empty directory underneath, and a file
+#    RocksDB created there in that instant would vanish with the mount.
 #  - It is read-only, or the tmpfs is full, when the daemon starts.
 # Each time the daemon must stop consuming and exit 1 (not hang, not die
 # on a signal) with one error naming the cause, and leave the stored
@@ -30,6 +33,8 @@ disk_cleanup() {
 	for pid in "${IT_PIDS[@]}"; do
 		stop_pid "$pid"
 	done
+	# Up to two bind mounts are stacked on the state directory.
+	umount -l "$T/state" 2>/dev/null || true
 	umount -l "$T/state" 2>/dev/null || true
 	umount -l "$T/disk" 2>/dev/null || true
 	it_cleanup
@@ -85,13 +90,18 @@ readyz_ok() {
 	fail "/readyz is not 200 on a healthy daemon"
 }
 
+# mark_log: the daemon's log lines from here on are those of the fault
+# about to be injected (the daemon may fail before fault_exit starts).
+mark_log() {
+	from=$(($(wc -l <"$T/live.err") + 1))
+}
+
 # fault_exit WHAT PATTERN: the live daemon, fed one chunk after another,
 # must exit 1 within 30 s with one "state commit failed" error carrying
-# PATTERN, and nothing after it.
+# PATTERN, and nothing after it, since mark_log.
 fault_exit() {
-	local what=$1 pattern=$2 from i rc=0
+	local what=$1 pattern=$2 i rc=0
 
-	from=$(($(wc -l <"$T/live.err") + 1))
 	for i in $(seq 300); do
 		kill -0 "$DPID" 2>/dev/null || break
 		if [ $((i % 20)) -eq 1 ] && [ "$next" -lt "${#CHUNKS[@]}" ]; then
@@ -149,6 +159,7 @@ load_next
 wait_consumed "$loaded"
 readyz_ok
 before=$loaded
+mark_log
 dd if=/dev/zero of="$T/disk/filler" bs=64k 2>/dev/null || true
 [ "$(df --output=avail -k "$T/disk" | tail -1)" -eq 0 ] ||
 	fail "the tmpfs is not full: $(df -k "$T/disk" | tail -1)"
@@ -168,7 +179,7 @@ echo "resumed after the space was freed: $loaded records"
 
 # --- the state directory turns read-only under the daemon ---
 before=$loaded
-umount -l "$T/state"
+mark_log
 mount --bind -o ro "$T/disk/state" "$T/state"
 ! touch "$T/state/probe" 2>/dev/null || fail "the bind mount is writable"
 fault_exit "read-only mid-run" 'Read-only file system'
@@ -177,8 +188,9 @@ start_refused "start on the read-only directory" 'Read-only file system'
 expect_eq "offsets after the refused start" "$(consumed)" "$kept"
 
 # --- writable again: resume, the rest of the stream, compare ---
-umount -l "$T/state"
-mount --bind "$T/disk/state" "$T/state"
+umount "$T/state"	# the read-only one on top
+touch "$T/state/probe" && rm "$T/state/probe" ||
+	fail "the state directory is not writable again"
 mv "$T/live.err" "$T/faults.err"
 : >"$T/live.err"
 start_daemon
