@@ -183,6 +183,10 @@ bench_encodes(struct codec *c, long iters)
 	bench_encode(c, "event", CODEC_INTERACTION, CODEC_JSON, &ev, iters / 4);
 	bench_encode(c, "session", CODEC_SESSION, CODEC_AVRO, &s, iters);
 	bench_encode(c, "session", CODEC_SESSION, CODEC_CONFLUENT, &s, iters);
+	codec_set_fast_path(c, false);
+	bench_encode(c, "session", CODEC_SESSION, CODEC_AVRO, &s, iters);
+	printf("  (the line above: avro-c's writer, the flat writer off)\n");
+	codec_set_fast_path(c, true);
 	bench_encode(c, "session", CODEC_SESSION, CODEC_JSON, &s, iters / 4);
 	/* A 2^14-register sketch, as metrics may carry. */
 	bench_encode(c, "metric", CODEC_METRIC, CODEC_AVRO, &m, iters);

@@ -33,7 +33,10 @@
  *
  * Output records are built in a reused generic avro value per schema and
  * written with avro-c (binary), or converted from that value to JSON, so
- * the JSON encoding has the schema's field names by construction.
+ * the JSON encoding has the schema's field names by construction. Sessions,
+ * the one output as numerous as the input, are written in Avro by hand
+ * when the schema file has the table's fields in table order (flat
+ * writer, checked byte for byte against avro-c in test_codec).
  */
 #include "codec.h"
 
@@ -178,6 +181,7 @@ struct sch {
 	int32_t              id;		/* Confluent schema id */
 	int                  idx[MAX_FIELDS];	/* table field -> schema field */
 	bool                 flat;		/* schema == table: flat reader */
+	bool                 flat_out;		/* fields in table order: flat writer */
 };
 
 struct codec {
@@ -185,7 +189,7 @@ struct codec {
 	int             ac_idx[AC_NFIELDS];	/* ActionCount fields */
 	avro_reader_t   reader;
 	avro_writer_t   writer;
-	bool            fast;		/* flat reader allowed */
+	bool            fast;		/* flat reader and writer allowed */
 	json_t         *json;		/* last decoded JSON; views point in */
 	char           *scratch;	/* NUL-terminated copies, base64 */
 	size_t          scratch_cap;
@@ -316,18 +320,19 @@ field_schema(avro_schema_t rec, int idx, bool nullable)
  */
 static bool
 resolve_fields(avro_schema_t rec, const char *what, const struct field *f,
-    size_t n, int *idx, char **cause)
+    size_t n, int *idx, bool *ordered, char **cause)
 {
 	avro_schema_t fs;
 	bool exact;
 	size_t i;
 
 	*cause = NULL;
+	*ordered = false;
 	if (!is_avro_record(rec)) {
 		*cause = xasprintf("%s: not a record schema", what);
 		return false;
 	}
-	exact = avro_schema_record_size(rec) == n;
+	exact = *ordered = avro_schema_record_size(rec) == n;
 	for (i = 0; i < n; i++) {
 		idx[i] = avro_schema_record_field_get_index(rec, f[i].name);
 		if (idx[i] < 0) {
@@ -341,6 +346,7 @@ resolve_fields(avro_schema_t rec, const char *what, const struct field *f,
 			    type_name(f[i].type));
 			return false;
 		}
+		*ordered = *ordered && idx[i] == (int)i;
 		exact = exact && idx[i] == (int)i && !f[i].nullable;
 	}
 	return exact;
@@ -354,6 +360,7 @@ load_schema(struct codec *c, const char *dir, enum codec_schema which,
 	avro_schema_t items;
 	char *path, *text;
 	size_t len;
+	bool ordered, items_ordered;
 	int rc;
 
 	path = xasprintf("%s/%s", dir, schema_info[which].file);
@@ -370,14 +377,15 @@ load_schema(struct codec *c, const char *dir, enum codec_schema which,
 		return -1;
 	}
 	s->flat = resolve_fields(s->schema, path, schema_info[which].fields,
-	    schema_info[which].nfields, s->idx, cause);
+	    schema_info[which].nfields, s->idx, &ordered, cause);
 	if (*cause == NULL && which == CODEC_SESSION) {
 		items = avro_schema_array_items(field_schema(s->schema,
 		    s->idx[SE_PER_TYPE], false));
 		if (items != NULL && is_avro_link(items))
 			items = avro_schema_link_target(items);
 		resolve_fields(items, path, action_count_fields, AC_NFIELDS,
-		    c->ac_idx, cause);
+		    c->ac_idx, &items_ordered, cause);
+		s->flat_out = ordered && items_ordered;
 	}
 	free(path);
 	if (*cause != NULL)
@@ -461,7 +469,8 @@ bool
 codec_set_fast_path(struct codec *c, bool on)
 {
 	c->fast = on;
-	return on && c->s[CODEC_INTERACTION].flat;
+	return on && c->s[CODEC_INTERACTION].flat &&
+	    c->s[CODEC_SESSION].flat_out;
 }
 
 static char *
@@ -1349,11 +1358,65 @@ fail:
 	return -1;
 }
 
+/* Avro binary: a string or bytes is its length as a long, then the bytes. */
+static void
+flat_str(struct enc *out, struct strv s)
+{
+	enc_svar(out, (int64_t)s.len);
+	enc_raw(out, s.p, s.len);
+}
+
+/*
+ * The flat session writer: when the schema has the table's fields in table
+ * order (the v1 file), the Avro bytes are written by hand, as the flat
+ * reader reads them. One session is written per input event in the worst
+ * case (every user seen once), and avro-c's generic value, set field by
+ * field and then walked by avro_value_write, cost three times as much.
+ * test_codec checks both writers give the same bytes.
+ */
+static void
+flat_session(struct codec *c, enum codec_format fmt,
+    const struct session_out *so, struct enc *out)
+{
+	size_t i;
+	int d;
+
+	if (fmt == CODEC_CONFLUENT) {
+		enc_u8(out, 0);
+		enc_be32(out, (uint32_t)c->s[CODEC_SESSION].id);
+	}
+	flat_str(out, so->session_id);
+	flat_str(out, so->user_id);
+	enc_svar(out, so->start_ms);
+	enc_svar(out, so->end_ms);
+	enc_svar(out, so->duration_ms);
+	enc_svar(out, (int64_t)so->actions);
+	/* An array: one block of all items, then the empty block. */
+	if (so->n_types > 0)
+		enc_svar(out, (int64_t)so->n_types);
+	for (i = 0; i < so->n_types; i++) {
+		flat_str(out, so->per_type[i].type);
+		enc_svar(out, (int64_t)so->per_type[i].count);
+	}
+	enc_svar(out, 0);
+	flat_str(out, so->first_app_version);
+	flat_str(out, so->last_app_version);
+	/* ["null", T]: the branch index, then T's value if not null. */
+	enc_svar(out, so->has_meta);
+	if (so->has_meta)
+		enc_svar(out, so->join_date);
+	for (d = 0; d < DIM_COUNT; d++) {
+		enc_svar(out, so->has_meta);
+		if (so->has_meta)
+			flat_str(out, so->dims[d]);
+	}
+}
+
 int
 codec_encode_session(struct codec *c, enum codec_format fmt,
     const struct session_out *so, struct enc *out, const char **reason)
 {
-	avro_value_t *v = begin(c, CODEC_SESSION);
+	avro_value_t *v;
 	const int *x = c->s[CODEC_SESSION].idx;
 	avro_value_t arr, item, opt;
 	size_t i;
@@ -1366,6 +1429,11 @@ codec_encode_session(struct codec *c, enum codec_format fmt,
 			return -1;
 		}
 	}
+	if (fmt != CODEC_JSON && c->fast && c->s[CODEC_SESSION].flat_out) {
+		flat_session(c, fmt, so, out);
+		return 0;
+	}
+	v = begin(c, CODEC_SESSION);
 	if (v == NULL ||
 	    field_str(c, v, x[SE_SESSION_ID], so->session_id) ||
 	    field_str(c, v, x[SE_USER_ID], so->user_id) ||

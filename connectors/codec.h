@@ -76,9 +76,11 @@ int32_t codec_schema_id(const struct codec *, enum codec_schema);
 /*
  * Interactions and metadata are read by a hand-written reader when their
  * schema file is exactly v1 (6x faster than avro-c's generic reader, see
- * docs/formats.md), else by avro-c. Passing false forces avro-c (tests,
- * benchmarks); true has no effect on a schema that differs. Returns whether
- * interactions now take the fast path.
+ * docs/formats.md), else by avro-c; likewise sessions are written in Avro
+ * by a hand-written writer when their schema file has v1's fields in v1's
+ * order. Passing false forces avro-c (tests, benchmarks); true has no
+ * effect on a schema that differs. Returns whether interactions and
+ * sessions now both take the fast path.
  */
 bool codec_set_fast_path(struct codec *, bool on);
 

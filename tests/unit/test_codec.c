@@ -447,6 +447,76 @@ session_unsorted_types_refused(void **st)
 	enc_free(&e);
 }
 
+/*
+ * The flat session writer against avro-c's, byte for byte, in Avro and in
+ * the Confluent frame: sessions with and without metadata, zero to five
+ * action types, strings long enough for two-byte lengths, negative and
+ * large numbers.
+ */
+static void
+flat_and_avro_c_session_writers_agree(void **st)
+{
+	static const char *types[] = { "create", "delete", "edit",
+	    "page_view", "share" };
+	struct codec *c = *st;
+	struct action_count per[5];
+	struct session_out s;
+	const char *reason = NULL;
+	struct enc a, b;
+	char long_id[200];
+	uint32_t rnd = 7;
+	size_t i, k, f;
+	int d;
+
+	memset(long_id, 'x', sizeof long_id);
+	enc_init(&a);
+	enc_init(&b);
+	for (i = 0; i < 3000; i++) {
+		rnd = rnd * 1103515245 + 12345;
+		s = sample_session(i % 3 != 0);
+		s.n_types = i % 6;
+		for (k = 0; k < s.n_types; k++) {
+			per[k].type = strv_c(types[k]);
+			per[k].count = (uint64_t)(rnd >> (k * 3)) % 100000;
+		}
+		s.per_type = per;
+		s.user_id = (struct strv){ long_id, (rnd >> 4) % 129 };
+		s.session_id = (struct strv){ long_id, (rnd >> 12) % 200 };
+		s.start_ms = (int64_t)rnd * 1000003 - (INT64_C(1) << 40);
+		s.end_ms = s.start_ms + (int64_t)(rnd % 14400000);
+		s.duration_ms = s.end_ms - s.start_ms;
+		s.actions = (uint64_t)rnd * 77;
+		s.join_date = (int32_t)(rnd % 40000) - 20000;
+		for (d = 0; d < DIM_COUNT; d++)
+			s.dims[d] = (struct strv){ long_id, (rnd >> d) % 70 };
+		for (f = 0; f < 2; f++) {
+			enum codec_format fmt = f ? CODEC_CONFLUENT : CODEC_AVRO;
+
+			enc_reset(&a);
+			enc_reset(&b);
+			assert_true(codec_set_fast_path(c, true));
+			assert_int_equal(codec_encode_session(c, fmt, &s, &a,
+			    &reason), 0);
+			assert_false(codec_set_fast_path(c, false));
+			assert_int_equal(codec_encode_session(c, fmt, &s, &b,
+			    &reason), 0);
+			assert_int_equal(a.len, b.len);
+			assert_memory_equal(a.buf, b.buf, a.len);
+		}
+	}
+	/* The sample session's first bytes: the Confluent frame, then
+	 * session_id as zigzag length 17 (0x22) and its bytes. */
+	s = sample_session(true);
+	enc_reset(&a);
+	codec_set_fast_path(c, true);
+	assert_int_equal(codec_encode_session(c, CODEC_CONFLUENT, &s, &a,
+	    &reason), 0);
+	assert_memory_equal(a.buf, "\x00\x00\x00\x00\x03\x22u42:1683203696789",
+	    23);
+	enc_free(&a);
+	enc_free(&b);
+}
+
 static void
 metric_encode_to_json_exact(void **st)
 {
@@ -978,6 +1048,7 @@ main(void)
 		cmocka_unit_test(meta_roundtrip_and_tombstone),
 		cmocka_unit_test(session_encode_to_json_exact),
 		cmocka_unit_test(session_unsorted_types_refused),
+		cmocka_unit_test(flat_and_avro_c_session_writers_agree),
 		cmocka_unit_test(metric_encode_to_json_exact),
 		cmocka_unit_test(truncated_avro_every_prefix),
 		cmocka_unit_test(bad_avro_reasons_both_paths),
