@@ -14,6 +14,7 @@
 #include "log.h"
 #include "pipeline.h"
 #include "tzcal.h"
+#include "heap.h"
 #include "xmalloc.h"
 
 static void
@@ -136,7 +137,8 @@ main(int argc, char **argv)
 			free(src.overrides);
 			return 0;
 		case 'V':
-			printf("activityd %s\n", ACTIVITYD_VERSION);
+			printf("activityd %s (%s)\n", ACTIVITYD_VERSION,
+			    heap_name());
 			free(src.overrides);
 			return 0;
 		default:
@@ -165,6 +167,8 @@ main(int argc, char **argv)
 		free(src.overrides);
 		return 0;
 	}
+	if (once)
+		heap_batch_mode();
 	p = pipeline_new(cfg, once, &cause);
 	if (p == NULL) {
 		log_error("cannot start", "error=\"%s\"", cause);

@@ -24,7 +24,6 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <librdkafka/rdkafka.h>
-#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -46,6 +45,7 @@
 #include "store.h"
 #include "tzcal.h"
 #include "u64map.h"
+#include "heap.h"
 #include "xmalloc.h"
 
 static int64_t
@@ -1802,11 +1802,12 @@ pipeline_run(struct pipeline *p)
 		return p->exit_code;
 	if (p->once && !p->stopping) {
 		/*
-		 * What the consumer's queue held was freed into the malloc
-		 * arenas of librdkafka's threads, where the closing and the
-		 * rollup cannot reuse it: give it back to the system.
+		 * What the consumer's queue held was freed into memory of
+		 * librdkafka's threads (glibc: their malloc arenas), where
+		 * the closing and the rollup cannot reuse it: give it back
+		 * to the system.
 		 */
-		malloc_trim(0);
+		heap_release();
 		log_info("end of input; closing sessions", "records=%" PRIu64
 		    " ms=%" PRId64 " cpu_ms=%" PRId64, p->n_in,
 		    pipeline_mono_ms() - p->t_start, cpu_ms());

@@ -5,7 +5,7 @@ set -euo pipefail
 
 PKGS=(build-essential cmake pkg-config
       librdkafka-dev librocksdb-dev libevent-dev libavro-dev libjansson-dev
-      libicu-dev libxxhash-dev libsystemd-dev libcmocka-dev
+      libicu-dev libxxhash-dev libsystemd-dev libcmocka-dev libmimalloc-dev
       systemd kcat python3 gawk gnuplot-nox bsdextrautils
       clang libclang-rt-14-dev valgrind)
 
