@@ -180,8 +180,10 @@ struct sch {
 	bool                 has_value;
 	int32_t              id;		/* Confluent schema id */
 	int                  idx[MAX_FIELDS];	/* table field -> schema field */
-	bool                 flat;		/* schema == table: flat reader */
-	bool                 flat_out;		/* fields in table order: flat writer */
+	/* The fields (and a session's items') in table order: interactions
+	 * and metadata take the flat reader (their tables have no nullable
+	 * field), sessions the flat writer. */
+	bool                 flat;
 };
 
 struct codec {
@@ -316,23 +318,22 @@ field_schema(avro_schema_t rec, int idx, bool nullable)
 /*
  * Resolves the table's fields in a record schema into idx[]. Returns true
  * when the record has exactly the table's fields in table order (the flat
- * reader then applies).
+ * reader or writer then applies).
  */
 static bool
 resolve_fields(avro_schema_t rec, const char *what, const struct field *f,
-    size_t n, int *idx, bool *ordered, char **cause)
+    size_t n, int *idx, char **cause)
 {
 	avro_schema_t fs;
-	bool exact;
+	bool ordered;
 	size_t i;
 
 	*cause = NULL;
-	*ordered = false;
 	if (!is_avro_record(rec)) {
 		*cause = xasprintf("%s: not a record schema", what);
 		return false;
 	}
-	exact = *ordered = avro_schema_record_size(rec) == n;
+	ordered = avro_schema_record_size(rec) == n;
 	for (i = 0; i < n; i++) {
 		idx[i] = avro_schema_record_field_get_index(rec, f[i].name);
 		if (idx[i] < 0) {
@@ -346,10 +347,9 @@ resolve_fields(avro_schema_t rec, const char *what, const struct field *f,
 			    type_name(f[i].type));
 			return false;
 		}
-		*ordered = *ordered && idx[i] == (int)i;
-		exact = exact && idx[i] == (int)i && !f[i].nullable;
+		ordered = ordered && idx[i] == (int)i;
 	}
-	return exact;
+	return ordered;
 }
 
 static int
@@ -360,7 +360,6 @@ load_schema(struct codec *c, const char *dir, enum codec_schema which,
 	avro_schema_t items;
 	char *path, *text;
 	size_t len;
-	bool ordered, items_ordered;
 	int rc;
 
 	path = xasprintf("%s/%s", dir, schema_info[which].file);
@@ -377,15 +376,14 @@ load_schema(struct codec *c, const char *dir, enum codec_schema which,
 		return -1;
 	}
 	s->flat = resolve_fields(s->schema, path, schema_info[which].fields,
-	    schema_info[which].nfields, s->idx, &ordered, cause);
+	    schema_info[which].nfields, s->idx, cause);
 	if (*cause == NULL && which == CODEC_SESSION) {
 		items = avro_schema_array_items(field_schema(s->schema,
 		    s->idx[SE_PER_TYPE], false));
 		if (items != NULL && is_avro_link(items))
 			items = avro_schema_link_target(items);
-		resolve_fields(items, path, action_count_fields, AC_NFIELDS,
-		    c->ac_idx, &items_ordered, cause);
-		s->flat_out = ordered && items_ordered;
+		s->flat = resolve_fields(items, path, action_count_fields,
+		    AC_NFIELDS, c->ac_idx, cause) && s->flat;
 	}
 	free(path);
 	if (*cause != NULL)
@@ -469,8 +467,7 @@ bool
 codec_set_fast_path(struct codec *c, bool on)
 {
 	c->fast = on;
-	return on && c->s[CODEC_INTERACTION].flat &&
-	    c->s[CODEC_SESSION].flat_out;
+	return on && c->s[CODEC_INTERACTION].flat && c->s[CODEC_SESSION].flat;
 }
 
 static char *
@@ -1255,6 +1252,17 @@ field_opt(avro_value_t *rec, int idx, bool present, avro_value_t *out)
 	return present ? 0 : avro_value_set_null(out);
 }
 
+/* The Confluent frame: magic byte 0, the schema id big-endian. */
+static void
+frame(const struct codec *c, enum codec_schema which, enum codec_format fmt,
+    struct enc *out)
+{
+	if (fmt == CODEC_CONFLUENT) {
+		enc_u8(out, 0);
+		enc_be32(out, (uint32_t)c->s[which].id);
+	}
+}
+
 /* Writes the schema's value in the requested format. */
 static int
 emit(struct codec *c, enum codec_schema which, enum codec_format fmt,
@@ -1290,10 +1298,7 @@ emit(struct codec *c, enum codec_schema which, enum codec_format fmt,
 		return -1;
 	}
 	enc_reserve(out, size + 5);
-	if (fmt == CODEC_CONFLUENT) {
-		enc_u8(out, 0);
-		enc_be32(out, (uint32_t)s->id);
-	}
+	frame(c, which, fmt, out);
 	avro_writer_memory_set_dest(c->writer, (const char *)out->buf + out->len,
 	    (int64_t)size);
 	if (avro_value_write(c->writer, &s->value) != 0) {
@@ -1381,10 +1386,7 @@ flat_session(struct codec *c, enum codec_format fmt,
 	size_t i;
 	int d;
 
-	if (fmt == CODEC_CONFLUENT) {
-		enc_u8(out, 0);
-		enc_be32(out, (uint32_t)c->s[CODEC_SESSION].id);
-	}
+	frame(c, CODEC_SESSION, fmt, out);
 	flat_str(out, so->session_id);
 	flat_str(out, so->user_id);
 	enc_svar(out, so->start_ms);
@@ -1429,7 +1431,7 @@ codec_encode_session(struct codec *c, enum codec_format fmt,
 			return -1;
 		}
 	}
-	if (fmt != CODEC_JSON && c->fast && c->s[CODEC_SESSION].flat_out) {
+	if (fmt != CODEC_JSON && c->fast && c->s[CODEC_SESSION].flat) {
 		flat_session(c, fmt, so, out);
 		return 0;
 	}

@@ -8,7 +8,7 @@
  * thread waiting on that lock, and 15% in page faults of a heap growing
  * 4 KiB at a time. mimalloc hands such frees back to the owning thread
  * without a lock; end to end the same --once took 25-40% less time (see
- * docs/BENCHMARKS.md).
+ * docs/pipeline.md, "The allocator").
  */
 #include "heap.h"
 

@@ -8,7 +8,7 @@
 #ifndef ACTIVITYD_HEAP_H
 #define ACTIVITYD_HEAP_H
 
-/* The allocator in use, for the start-up log line ("mimalloc 2.0.9"). */
+/* The allocator in use, for --version ("mimalloc 2.0.9"). */
 const char *heap_name(void);
 
 /*

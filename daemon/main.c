@@ -11,10 +11,10 @@
 #include <string.h>
 
 #include "config.h"
+#include "heap.h"
 #include "log.h"
 #include "pipeline.h"
 #include "tzcal.h"
-#include "heap.h"
 #include "xmalloc.h"
 
 static void

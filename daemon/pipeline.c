@@ -35,6 +35,7 @@
 #include "codec.h"
 #include "config.h"
 #include "engine.h"
+#include "heap.h"
 #include "hll.h"
 #include "log.h"
 #include "notify.h"
@@ -45,7 +46,6 @@
 #include "store.h"
 #include "tzcal.h"
 #include "u64map.h"
-#include "heap.h"
 #include "xmalloc.h"
 
 static int64_t
