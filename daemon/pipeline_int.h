@@ -36,8 +36,9 @@ enum out_topic {
 };
 
 #define BATCH_MSGS	2048
-#define DRAIN_BUDGET_MS	100	/* consuming before other events run */
+#define DRAIN_BUDGET_MS	20	/* consuming before other events run */
 #define CLOSE_SLICE	4096	/* --once: sessions closed between size checks */
+#define COMMIT_SLICE_BYTES (512 * 1024)	/* live: state written between drains */
 #define ONCE_DELIVERY_MS	45000	/* --once: wait for a batch's outputs */
 #define DLQ_VALUE_MAX	(256 * 1024)	/* under the producer's 1 MB limit */
 
@@ -94,6 +95,12 @@ struct pipeline {
 	struct owners        *owners;	/* partition of every user */
 	bool                  overlap;	/* a user in two partitions */
 	struct engine       **engines;	/* sorted by partition; NULL: stale */
+	struct newest {		/* newest day, month emitted, by zone */
+		int32_t        period;
+		uint64_t       exact;
+		double         approx;
+		bool           set;
+	}                     newest[ACTIVE_MAX_ZONES][2];
 
 	const rd_kafka_message_t *cur;	/* message being processed */
 	struct enc            scratch;
@@ -102,6 +109,9 @@ struct pipeline {
 	struct event         *ev_wake, *ev_timer, *ev_term, *ev_int;
 	struct event         *ev_more;	/* input left after a drain */
 	struct event         *ev_load;	/* partitions left to load */
+	struct event         *ev_commit;	/* commit round left to write */
+	int32_t              *round;	/* its partitions not written yet */
+	size_t                nround;
 	size_t                nloading;
 	bool                  stopping;
 	int                   exit_code;
