@@ -63,6 +63,30 @@ cp "$T/out" "$T/admin.dau"
 [ "$(wc -l <"$T/admin.mau")" -eq 13 ] ||
 	fail "admin mau: $(wc -l <"$T/admin.mau") lines, want a header and 12 months"
 
+# /metrics' HLL error of the newest day and month is the last emission's:
+# |approx - exact| / exact of the last row of query dau and mau (the query
+# rounds approx, hence the 0.5 / exact).
+hll_err() {
+	curl -sf "$URL/metrics" | awk -v p="$1" '
+		index($1, "activityd_hll_relative_error{") == 1 &&
+		index($1, "period=\"" p "\"") { print $2 }'
+}
+for q in dau mau; do
+	per=day; [ $q = mau ] && per=month
+	read -r exact approx < <(tail -n1 "$T/admin.$q" | awk -F, '{ print $(NF-1), $NF }')
+	[ "$exact" -gt 0 ] || fail "$q: no newest row in $(cat "$T/admin.$q")"
+	for i in $(seq 50); do
+		got=$(hll_err $per)
+		[ -n "$got" ] && awk -v g="$got" -v e="$exact" -v a="$approx" 'BEGIN {
+			d = a - e; if (d < 0) d = -d; w = d / e
+			x = g - w; if (x < 0) x = -x
+			exit !(x <= 0.5 / e + 1e-9) }' && break
+		[ "$i" -lt 50 ] || fail "hll_relative_error $per = '$got', want |$approx - $exact| / $exact"
+		sleep 0.2
+	done
+	echo "hll_relative_error{period=$per} $got for exact $exact, approx $approx"
+done
+
 # A bad parameter comes back as the daemon's reason, exit 1.
 expect_rc 1 "$CTL" --admin "$URL" query dau --tz Mars/Olympus
 grep -q 'HTTP 400: unknown time zone' "$T/err" ||
