@@ -352,12 +352,13 @@ set boxwidth 0.7
 set grid ytics
 set title "Throughput over the same $EVENTS events (events/s)"
 set yrange [0:*]
-set format y "%.0s%c"
+set format y "%.1s%c"
 plot "$W/rates.dat" using 2:xtic(1) notitle lc rgb "#4472c4"
 set title "Live latency, ms (log scale; close includes the 1 s gap)"
 set logscale y
 set yrange [1:*]
 set format y "%g"
+set key top left
 set style histogram clustered gap 1
 plot "$W/lat.dat" using 2:xtic(1) title "p50" lc rgb "#70ad47", \
      "" using 3 title "p99" lc rgb "#ed7d31"
