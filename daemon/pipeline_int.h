@@ -59,6 +59,7 @@ struct pipeline {
 	const char           *topic_in;
 	const char           *topic_meta;
 	const char           *topic_out[OUT_NTOPICS];
+	rd_kafka_topic_t     *rkt_out[OUT_NTOPICS];
 	enum codec_format     fmt_in, fmt_meta, fmt_out;
 	bool                  emit_sketch;
 	int64_t               commit_ms;
@@ -86,6 +87,9 @@ struct pipeline {
 	size_t                nfresh, capfresh;
 	size_t                fresh_bytes;	/* their keys and values */
 	size_t                batch_size;	/* --once: write past this */
+	struct store_batch   *held;	/* --once: last step's, not written */
+	size_t                step_left[2];	/* its and this step's undelivered */
+	uint64_t              nstep;
 	struct outrec       **retry;	/* failed deliveries */
 	size_t                nretry, capretry;
 	size_t                inflight;

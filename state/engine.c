@@ -172,6 +172,26 @@ on_close_ahead(void *arg, uint32_t uid, bool far)
 		meta_prefetch_id(g->meta, g->u[uid].meta_id);
 }
 
+/* v in decimal, as "%lld" writes it (at most 20 bytes, no NUL): snprintf
+ * was 2% of a --once's closing of 2M sessions. */
+static int
+put_i64(char *out, int64_t v)
+{
+	char tmp[20];
+	uint64_t u = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
+	int n = 0, len = 0;
+
+	do {
+		tmp[n++] = (char)('0' + u % 10);
+		u /= 10;
+	} while (u != 0);
+	if (v < 0)
+		out[len++] = '-';
+	while (n > 0)
+		out[len++] = tmp[--n];
+	return len;
+}
+
 static void
 on_close(void *arg, uint32_t uid, const struct sess *s)
 {
@@ -201,8 +221,8 @@ on_close(void *arg, uint32_t uid, const struct sess *s)
 	/* "<user_id>:<start>"; user ids may hold any byte, NUL included. */
 	memcpy(sid, o.user_id.p, o.user_id.len);
 	n = (int)o.user_id.len;
-	n += snprintf(sid + n, sizeof sid - (size_t)n, ":%lld",
-	    (long long)s->start);
+	sid[n++] = ':';
+	n += put_i64(sid + n, s->start);
 	o.session_id = (struct strv){ sid, (size_t)n };
 	o.start_ms = s->start;
 	o.end_ms = end;

@@ -65,11 +65,16 @@ session_record_fields(void **state)
 	fx_add(f, "u3", FX_T0, 0, "share", "2.0");
 	fx_add(f, "u4", FX_T0, 0, "share", "2.0");
 	fx_add(f, "u5", FX_T0, 0, "share", "2.0");
+	/* session_id at the epoch and before it. */
+	fx_add(f, "u6", -1, 0, "share", "2.0");
+	fx_add(f, "u7", 0, 0, "share", "2.0");
 	/* Metadata as of close time: u3's arrives late, u4's is deleted. */
 	fx_meta(f->meta, "u3", 19003, "FR", "iOS", "free");
 	fx_tombstone(f->meta, "u4");
-	assert_int_equal(engine_close_all(f->eng), 5);
-	assert_int_equal(f->nout, 5);
+	assert_int_equal(engine_close_all(f->eng), 7);
+	assert_int_equal(f->nout, 7);
+	assert_string_equal(emitted(f, "u6", 0)->sid, "u6:-1");
+	assert_string_equal(emitted(f, "u7", 0)->sid, "u7:0");
 
 	s = emitted(f, "u1", 0);
 	assert_string_equal(s->sid, "u1:1672531200000");

@@ -609,6 +609,94 @@ many_sessions_close_in_deadline_order(void **state)
 	zfx_free(x);
 }
 
+/* Closing order recorded as (deadline, uid), for the sort test. */
+struct order_fx {
+	int64_t  (*got)[2];
+	size_t     n;
+};
+
+static void
+order_on_close(void *arg, uint32_t uid, const struct sess *s)
+{
+	struct order_fx *o = arg;
+
+	o->got[o->n][0] = s->last + FX_GAP;
+	o->got[o->n][1] = uid;
+	o->n++;
+}
+
+static int
+pair_cmp(const void *a, const void *b)
+{
+	const int64_t *x = a, *y = b;
+
+	if (x[0] != y[0])
+		return x[0] < y[0] ? -1 : 1;
+	return (x[1] > y[1]) - (x[1] < y[1]);
+}
+
+/*
+ * close_all closes in (deadline, uid) order, checked against a plain sort
+ * of the sessions put in: seeded random times, a shared deadline across
+ * many users (the uid decides), times before 1970, and a spread too wide
+ * for one 64-bit key of deadline and uid (the sort's other path).
+ */
+static void
+close_all_in_deadline_then_user_order(void **state)
+{
+	enum { NU = 3000, PER = 3 };
+	static const int64_t spread[] = { 400LL * 86400000, 0,
+	    4000000000000000000LL };
+	size_t c;
+
+	(void)state;
+	for (c = 0; c < sizeof spread / sizeof *spread; c++) {
+		struct sessionizer_conf conf = { FX_GAP, FX_GRACE, 0, true };
+		struct strdict *str = strdict_new();
+		struct order_fx o = { xcalloc(NU * PER, sizeof *o.got), 0 };
+		int64_t (*want)[2] = xcalloc(NU * PER, sizeof *want);
+		struct sessionizer *z = sessionizer_new(&conf, str,
+		    order_on_close, &o);
+		uint32_t ty = strdict_intern(str, strv_c("t"), NULL);
+		uint32_t ver = strdict_intern(str, strv_c("1.0"), NULL);
+		uint64_t rnd = 42 + c;
+		size_t nw = 0, i;
+		uint32_t u;
+		int j;
+
+		for (u = 0; u < NU; u++)
+			for (j = 0; j < PER; j++) {
+				int64_t ts;
+
+				rnd = rnd * 6364136223846793005ULL +
+				    1442695040888963407ULL;
+				/* Sessions of a user 10 gaps apart at least. */
+				ts = (c == 2 && u % 2 ? -1 : 1) * (spread[c] ?
+				    (int64_t)((rnd >> 11) % (uint64_t)
+				    spread[c]) : 0) / (c == 2 ? 2 : 1) -
+				    (c == 0 ? 30LL * 86400000 : 0) +
+				    j * 10 * FX_GAP;
+				sessionizer_observe(z, ts, 0);
+				sessionizer_add(z, u, ts, 5, ty, ver);
+				want[nw][0] = ts + FX_GAP;
+				want[nw][1] = u;
+				nw++;
+			}
+		assert_int_equal(sessionizer_open_count(z), NU * PER);
+		qsort(want, nw, sizeof *want, pair_cmp);
+		assert_int_equal(sessionizer_close_all(z), NU * PER);
+		assert_int_equal(o.n, nw);
+		for (i = 0; i < nw; i++) {
+			assert_int_equal(o.got[i][0], want[i][0]);
+			assert_int_equal(o.got[i][1], want[i][1]);
+		}
+		sessionizer_free(z);
+		strdict_free(str);
+		free(o.got);
+		free(want);
+	}
+}
+
 /* ---- persistence ---- */
 
 static void
@@ -876,6 +964,7 @@ main(void)
 		cmocka_unit_test(idle_close_short_and_reset_by_any_event),
 		cmocka_unit_test(hold_open_closes_only_at_close_all),
 		cmocka_unit_test(many_sessions_close_in_deadline_order),
+		cmocka_unit_test(close_all_in_deadline_then_user_order),
 		cmocka_unit_test(user_round_trip_is_exact),
 		cmocka_unit_test(user_without_sessions_round_trips),
 		cmocka_unit_test(clock_round_trip_is_exact),
