@@ -1040,13 +1040,21 @@ drain(struct pipeline *p)
 	do {
 		int64_t now;
 
-		n = rd_kafka_consume_batch_queue(p->cq, 0, msgs, BATCH_MSGS);
+		n = rd_kafka_consume_batch_queue(p->cq, 0, msgs,
+		    p->once ? BATCH_MSGS : LIVE_BATCH_MSGS);
 		now = now_ms();
 		for (i = 0; i < n; i++) {
 			handle_message(p, msgs[i], now);
 			rd_kafka_message_destroy(msgs[i]);
 		}
 	} while (n > 0 && !p->stopping && pipeline_mono_ms() < until);
+	/*
+	 * Live: the users this drain interned go to the owners map now, a
+	 * drain's worth at a time, not all of a second's at the next metrics
+	 * emission: with 100k new users a second that was a 30-45 ms stop.
+	 */
+	if (!p->once && !p->overlap && p->nloading == 0)
+		track_owners(p);
 	if (p->once && once_done(p))
 		event_base_loopbreak(p->base);
 	else if (n > 0 && !p->stopping && p->ev_more != NULL)
