@@ -14,8 +14,10 @@ set -euo pipefail
 [ $# -ge 2 ] || { echo "usage: bench/ab_once.sh DIR_A DIR_B [ROUNDS]" >&2; exit 2; }
 A=$(cd "$1" && pwd) B=$(cd "$2" && pwd) ROUNDS=${3:-3}
 for d in "$A" "$B"; do
-	[ -x "$d/activityd" ] && [ -x "$d/activityctl" ] ||
-		{ echo "$d: no activityd or activityctl" >&2; exit 2; }
+	if [ ! -x "$d/activityd" ] || [ ! -x "$d/activityctl" ]; then
+		echo "$d: no activityd or activityctl" >&2
+		exit 2
+	fi
 done
 W=$(mktemp -d /tmp/ab_once.XXXXXX)
 BP=
@@ -44,7 +46,7 @@ ms_of() {	# ms_of LOG MESSAGE: the ms= of that log line
 	sed -n "s/.*msg=\"$2\".* ms=\\([0-9]*\\).*/\\1/p" "$1" | head -n1
 }
 run() {	# run LABEL DIR
-	local log=$W/d.log t0 t1 closing done
+	local log=$W/d.log t0 t1 closing ended
 	rm -rf "$W/state"
 	printf '[kafka]\nbootstrap.servers = %s\ngroup.id = ab\n[topics]\ninteractions = interactions\n[state]\ndir = %s/state\n' \
 		"$BOOT" "$W" >"$W/c.conf"
@@ -53,8 +55,8 @@ run() {	# run LABEL DIR
 		--once 2>"$log"
 	t1=$(date +%s%N)
 	closing=$(ms_of "$log" "end of input; closing sessions")
-	done=$(ms_of "$log" "backfill done")
-	awk -v l="$1" -v w=$(( (t1 - t0) / 1000000 )) -v e=$((done - closing)) \
+	ended=$(ms_of "$log" "backfill done")
+	awk -v l="$1" -v w=$(( (t1 - t0) / 1000000 )) -v e=$((ended - closing)) \
 		'{ printf "%s wall %d ms, end of input %d ms, CPU %.1f s, peak RSS %d MiB\n",
 		   l, w, e, $1 + $2, $3 / 1024 }' "$W/time"
 }
