@@ -183,13 +183,15 @@ dead_letter(struct pipeline *p, const rd_kafka_message_t *m,
 	}
 }
 
-/* Page bookkeeping: the count of undelivered outputs is the map value. */
 /*
  * once_step's outputs are in no outbox page: their page field says which
- * of the two steps in flight produced them.
+ * of the two steps in flight produced them (step_left's index).
  */
 #define STEP_PAGE(n)	(OUTREC_NO_PAGE - 1 - ((n) & 1))
+#define IS_STEP_PAGE(pg)	((pg) == STEP_PAGE(0) || (pg) == STEP_PAGE(1))
+#define STEP_OF(pg)	(OUTREC_NO_PAGE - 1 - (pg))
 
+/* Page bookkeeping: the count of undelivered outputs is the map value. */
 static void
 page_delivered(struct pipeline *p, uint64_t page)
 {
@@ -197,8 +199,8 @@ page_delivered(struct pipeline *p, uint64_t page)
 
 	if (page == OUTREC_NO_PAGE)
 		return;
-	if (page >= STEP_PAGE(1)) {
-		p->step_left[OUTREC_NO_PAGE - 1 - page]--;
+	if (IS_STEP_PAGE(page)) {
+		p->step_left[STEP_OF(page)]--;
 		return;
 	}
 	left = (uintptr_t)u64map_get(p->pages, page);
@@ -261,9 +263,9 @@ dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
 }
 
 /*
- * ts: the record's timestamp, read once by the caller for all it produces
- * now: left to librdkafka, that was a clock read per record (2M of them,
- * 0.1-0.2 s, in a --once).
+ * ts: the record's timestamp. Callers read the clock once for all the
+ * records they hand over together; left to librdkafka it was a clock read
+ * per record (2M of them, 0.1-0.2 s, in a --once).
  */
 static void
 produce_one(struct pipeline *p, struct outrec *r, int64_t ts)
