@@ -824,6 +824,12 @@ store_block_cache_usage(struct store *s)
 }
 
 uint64_t
+store_block_cache_pinned(struct store *s)
+{
+	return rocksdb_cache_get_pinned_usage(s->cache);
+}
+
+uint64_t
 store_block_cache_capacity(struct store *s)
 {
 	return s->cache_cap;

@@ -113,6 +113,8 @@ int		 store_checkpoint(struct store *, const char *dir, char **cause);
  * "rocksdb.actual-delayed-write-rate", ...); -1 if unavailable. */
 int64_t		 store_property(struct store *, enum store_cf, const char *name);
 uint64_t	 store_block_cache_usage(struct store *);
+/* Of that, blocks held by readers (iterators, pinned gets). */
+uint64_t	 store_block_cache_pinned(struct store *);
 /* Capacity of the shared block cache and the write-buffer budget, bytes. */
 uint64_t	 store_block_cache_capacity(struct store *);
 uint64_t	 store_write_buffer_budget(struct store *);

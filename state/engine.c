@@ -38,7 +38,7 @@ struct engine {
 	struct strdict      *users;
 	struct strdict      *strings;	/* action types and app versions */
 	struct urec         *u;		/* by uid, line-aligned */
-	size_t               capu;
+	size_t               nu, capu;	/* records set up, allocated */
 	struct sessionizer  *sz;
 	struct active       *act;
 	uint32_t            *dirty;
@@ -93,10 +93,16 @@ mark_dirty(struct engine *g, uint32_t uid)
 	g->dirty[g->ndirty++] = uid;
 }
 
+/*
+ * Grows the records by doubling, but only records of interned users are
+ * ever written (user_intern_hashed sets each up): the tail of a fresh
+ * allocation stays untouched, so it costs address space, not memory
+ * (with 156k users a partition, a doubled array was 40% idle pages).
+ */
 static void
 urec_grow(struct engine *g, size_t need)
 {
-	size_t cap = g->capu ? g->capu : 1024, i;
+	size_t cap = g->capu ? g->capu : 1024;
 	struct urec *u;
 
 	while (cap < need)
@@ -104,12 +110,8 @@ urec_grow(struct engine *g, size_t need)
 	u = aligned_alloc(64, cap * sizeof *u);
 	if (u == NULL)
 		fatalx("out of memory (%zu users)", cap);
-	if (g->capu)
-		memcpy(u, g->u, g->capu * sizeof *u);
-	memset(u + g->capu, 0, (cap - g->capu) * sizeof *u);
-	/* A generation that cannot match: looked up on first use. */
-	for (i = g->capu; i < cap; i++)
-		u[i].meta_gen = UINT32_MAX;
+	if (g->nu)
+		memcpy(u, g->u, g->nu * sizeof *u);
 	free(g->u);
 	g->u = u;
 	g->capu = cap;
@@ -121,8 +123,17 @@ user_intern_hashed(struct engine *g, struct strv user_id, uint64_t h,
 {
 	uint32_t uid = strdict_intern_hashed(g->users, user_id, h, created);
 
-	if (uid >= g->capu)
-		urec_grow(g, (size_t)uid + 1);
+	/* Ids are dense: a new user is the next record. */
+	if (uid >= g->nu) {
+		if (uid >= g->capu)
+			urec_grow(g, (size_t)uid + 1);
+		for (; g->nu <= uid; g->nu++) {
+			memset(&g->u[g->nu], 0, sizeof *g->u);
+			/* A generation that cannot match: looked up on
+			 * first use. */
+			g->u[g->nu].meta_gen = UINT32_MAX;
+		}
+	}
 	return uid;
 }
 
@@ -345,7 +356,7 @@ engine_add_batch(struct engine *g, const struct event *evs, size_t n,
 
 			if (id == STRDICT_NONE)	/* new: metadata lookup */
 				meta_prefetch(g->meta, h[m % RING]);
-			else if (id < g->capu) {
+			else if (id < g->nu) {
 				__builtin_prefetch(&g->u[id]);
 				sessionizer_prefetch_user(g->sz, id);
 			}
@@ -451,13 +462,26 @@ user_stats_avg_seconds(const struct user_stats *st)
 	return (double)st->duration_ms / (double)st->sessions / 1000.0;
 }
 
+void
+engine_memory_parts(const struct engine *g, size_t out[ENGINE_MEM_COUNT])
+{
+	out[ENGINE_MEM_USERS] = sizeof *g + strdict_memory(g->users) +
+	    g->nu * sizeof *g->u + g->capdirty * sizeof *g->dirty;
+	out[ENGINE_MEM_SESSIONS] = sessionizer_memory(g->sz);
+	out[ENGINE_MEM_SETS] = active_memory(g->act);
+	out[ENGINE_MEM_STRINGS] = strdict_memory(g->strings);
+}
+
 size_t
 engine_memory(const struct engine *g)
 {
-	return sizeof *g + strdict_memory(g->users) +
-	    strdict_memory(g->strings) + g->capu * sizeof *g->u +
-	    g->capdirty * sizeof *g->dirty +
-	    sessionizer_memory(g->sz) + active_memory(g->act);
+	size_t part[ENGINE_MEM_COUNT], n = 0;
+	int i;
+
+	engine_memory_parts(g, part);
+	for (i = 0; i < ENGINE_MEM_COUNT; i++)
+		n += part[i];
+	return n;
 }
 
 /* ---- write-behind ---- */

@@ -90,7 +90,17 @@ const struct user_stats *engine_user_stats(const struct engine *,
 /* Average session duration in seconds (SPEC: avg_session_duration). */
 double user_stats_avg_seconds(const struct user_stats *);
 
+/* Bytes allocated, less capacity reserved and never written. */
 size_t engine_memory(const struct engine *);
+/* The same by part, as the admin /metrics breaks it down. */
+enum engine_mem {
+	ENGINE_MEM_USERS,	/* user dictionary and per-user records */
+	ENGINE_MEM_SESSIONS,	/* open sessions and the close heap */
+	ENGINE_MEM_SETS,	/* active-user sets and their sketches */
+	ENGINE_MEM_STRINGS,	/* action types and app versions */
+	ENGINE_MEM_COUNT
+};
+void engine_memory_parts(const struct engine *, size_t out[ENGINE_MEM_COUNT]);
 
 /* ---- write-behind ---- */
 

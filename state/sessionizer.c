@@ -74,6 +74,7 @@ struct sessionizer {
 	bool                    sorted;		/* draining a sorted heap */
 	struct pool             pool;
 	size_t                  open;
+	size_t                  ext_types;	/* sess_type slots out of line */
 	uint32_t                next_serial;
 	int64_t                 max_ts;		/* INT64_MIN: none yet */
 	int64_t                 wm;
@@ -98,8 +99,9 @@ sessionizer_new(const struct sessionizer_conf *conf, struct strdict *strings,
 }
 
 static void
-sess_release(struct sess *s)
+sess_release(struct sessionizer *z, struct sess *s)
 {
+	z->ext_types -= s->captypes;
 	if (s->captypes)
 		free(s->t.ext);
 	s->ntypes = s->captypes = 0;
@@ -204,7 +206,7 @@ sessionizer_free(struct sessionizer *z)
 		return;
 	for (i = 0; i < z->nusers; i++) {
 		for (j = 0; j < z->users[i].n; j++)
-			sess_release(&z->users[i].s[j]);
+			sess_release(z, &z->users[i].s[j]);
 		ulist_release(z, &z->users[i]);
 	}
 	for (i = 0; i < z->pool.nchunks; i++)
@@ -426,7 +428,8 @@ ulist_of(struct sessionizer *z, uint32_t uid)
 }
 
 static void
-sess_count_type(struct sess *s, uint32_t code, uint32_t count)
+sess_count_type(struct sessionizer *z, struct sess *s, uint32_t code,
+    uint32_t count)
 {
 	struct sess_type *t = s->captypes ? s->t.ext : s->t.inl;
 	uint16_t i;
@@ -449,12 +452,15 @@ sess_count_type(struct sess *s, uint32_t code, uint32_t count)
 		memcpy(t, s->t.inl, sizeof s->t.inl);
 		s->t.ext = t;
 		s->captypes = 2 * SESS_INLINE_TYPES;
+		z->ext_types += s->captypes;
 	} else if (s->ntypes == s->captypes) {
 		size_t cap = s->captypes;
 
 		s->t.ext = xgrow(s->t.ext, &cap, (size_t)s->ntypes + 1,
 		    sizeof *t);
+		z->ext_types -= s->captypes;
 		s->captypes = cap > UINT16_MAX ? UINT16_MAX : (uint16_t)cap;
+		z->ext_types += s->captypes;
 	}
 	s->t.ext[s->ntypes++] = (struct sess_type){ code, count };
 }
@@ -488,7 +494,7 @@ sess_merge(struct sessionizer *z, struct sess *a, const struct sess *b)
 		a->end = b->end;
 	a->count += b->count;
 	for (i = 0; i < b->ntypes; i++)
-		sess_count_type(a, sess_types(b)[i].code,
+		sess_count_type(z, a, sess_types(b)[i].code,
 		    sess_types(b)[i].count);
 }
 
@@ -546,7 +552,7 @@ sessionizer_add(struct sessionizer *z, uint32_t uid, int64_t ts,
 		if (hit != NULL) {
 			/* Bridge: fold session i into i - 1 and drop it. */
 			sess_merge(z, hit, &ul->s[i]);
-			sess_release(&ul->s[i]);
+			sess_release(z, &ul->s[i]);
 			memmove(&ul->s[i], &ul->s[i + 1],
 			    (ul->n - i - 1) * sizeof *ul->s);
 			ul->n--;
@@ -608,7 +614,7 @@ close_one(struct sessionizer *z, uint32_t uid, struct ulist *ul, uint32_t i)
 	if (ul->n == 0)
 		ulist_release(z, ul);
 	z->cb(z->cb_arg, uid, &s);
-	sess_release(&s);
+	sess_release(z, &s);
 }
 
 /* Pops heap entries whose session is due at watermark `wm` (or every one
@@ -708,16 +714,10 @@ sessionizer_sessions(const struct sessionizer *z, uint32_t uid, size_t *n)
 size_t
 sessionizer_memory(const struct sessionizer *z)
 {
-	size_t n = sizeof *z + z->nusers * sizeof *z->users +
+	return sizeof *z + z->nusers * sizeof *z->users +
 	    z->capheap * sizeof *z->heap + z->pool.nchunks * POOL_CHUNK +
-	    z->pool.capchunks * sizeof *z->pool.chunks + z->pool.big, i, j;
-
-	for (i = 0; i < z->nusers; i++) {
-		for (j = 0; j < z->users[i].n; j++)
-			n += z->users[i].s[j].captypes *
-			    sizeof(struct sess_type);
-	}
-	return n;
+	    z->pool.capchunks * sizeof *z->pool.chunks + z->pool.big +
+	    z->ext_types * sizeof(struct sess_type);
 }
 
 /* ---- persistence ---- */
@@ -800,10 +800,10 @@ sessionizer_decode_user(struct sessionizer *z, uint32_t uid, struct dec *d)
 		for (t = 0; t < nt && !d->err; t++) {
 			uint32_t code = dec_id(z, d);
 
-			sess_count_type(&s, code, (uint32_t)dec_uvar(d));
+			sess_count_type(z, &s, code, (uint32_t)dec_uvar(d));
 		}
 		if (d->err) {
-			sess_release(&s);
+			sess_release(z, &s);
 			return -1;
 		}
 		/* Sessions were encoded sorted and disjoint: append. */

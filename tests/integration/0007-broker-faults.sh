@@ -210,7 +210,8 @@ for i in $(seq 300); do
 done
 rc=0
 wait "$DPID" || rc=$?
-[ "$rc" -eq 1 ] || fail "exit $rc after a fatal producer error, want 1"
+[ "$rc" -eq 1 ] ||
+	fail "exit $rc after a fatal producer error, want 1: $(tail -40 "$T/live.err")"
 grep -q 'level=error msg="producer failed fatally; stopping' "$T/live.err" ||
 	fail "no clear error for the fatal producer: $(tail -3 "$T/live.err")"
 echo "fatal producer error: exit 1 after $(($(now_ms) - t0)) ms"

@@ -87,6 +87,23 @@ for q in dau mau; do
 	echo "hll_relative_error{period=$per} $got for exact $exact, approx $approx"
 done
 
+# The state's memory by kind: at least a 64-byte record and a 32-byte
+# dictionary entry for each user of the input, and not over three times
+# that with the tables around them; every kind is reported.
+mem() {
+	curl -sf "$URL/metrics" | awk -v k="$1" '
+		$1 == "activityd_state_memory_bytes{kind=\"" k "\"}" { print $2 }'
+}
+USERS_IN=$(tail -n +2 "$GEN_EVENTS" | cut -d, -f1 | sort -u | wc -l)
+got=$(mem users)
+[ -n "$got" ] && [ "$got" -ge $((USERS_IN * 96)) ] &&
+	[ "$got" -le $((USERS_IN * 96 * 3)) ] ||
+	fail "state memory of $USERS_IN users: '$got' bytes"
+for k in sets sessions strings owners metadata; do
+	[ -n "$(mem $k)" ] || fail "no activityd_state_memory_bytes{kind=\"$k\"}"
+done
+echo "state memory: users $got bytes for $USERS_IN users, sets $(mem sets)"
+
 # A bad parameter comes back as the daemon's reason, exit 1.
 expect_rc 1 "$CTL" --admin "$URL" query dau --tz Mars/Olympus
 grep -q 'HTTP 400: unknown time zone' "$T/err" ||

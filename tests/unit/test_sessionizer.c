@@ -697,6 +697,48 @@ close_all_in_deadline_then_user_order(void **state)
 	}
 }
 
+/*
+ * The action-type arrays that outgrow a session are counted in
+ * sessionizer_memory (by a running total, not a walk of every session):
+ * they show as whole sess_type slots, at least one per type, and are
+ * given back by a bridge and by closing.
+ */
+static void
+memory_counts_out_of_line_types(void **state)
+{
+	static const char *const types[] = { "a", "b", "c", "d", "e", "f",
+		"g", "h", "i", "j" };
+	struct zfx *x = zfx_new(true, 0);
+	size_t m0, m1, m2, grown, i;
+
+	(void)state;
+	zfx_add(x, 1, FX_T0, 0, "a", "1", 0);
+	zfx_add(x, 1, FX_T0 + 2 * FX_GAP, 0, "a", "1", 0);
+	m0 = sessionizer_memory(x->z);
+	/* Ten types in the first session: out of line. */
+	for (i = 0; i < 10; i++)
+		zfx_add(x, 1, FX_T0, 0, types[i], "1", 0);
+	m1 = sessionizer_memory(x->z);
+	grown = m1 - m0;
+	assert_true(grown >= 10 * sizeof(struct sess_type));
+	assert_int_equal(grown % sizeof(struct sess_type), 0);
+	/* And three in the second. */
+	for (i = 0; i < 3; i++)
+		zfx_add(x, 1, FX_T0 + 2 * FX_GAP, 0, types[i + 1], "1", 0);
+	m2 = sessionizer_memory(x->z);
+	assert_true(m2 - m1 >= 3 * sizeof(struct sess_type));
+	/* A bridge folds the second into the first and frees its array. */
+	zfx_add(x, 1, FX_T0 + FX_GAP, 0, "a", "1", 0);
+	assert_int_equal(sessionizer_open_count(x->z), 1);
+	assert_string_equal(zfx_open(x, 1), "start=+0 last=+1200000 "
+	    "end=+1200000 n=16 ver=1..1 types=a:4,b:2,c:2,d:2,e:1,f:1,g:1,"
+	    "h:1,i:1,j:1");
+	assert_int_equal(sessionizer_memory(x->z), m1);
+	assert_int_equal(sessionizer_close_all(x->z), 1);
+	assert_int_equal(sessionizer_memory(x->z), m0);
+	zfx_free(x);
+}
+
 /* ---- persistence ---- */
 
 static void
@@ -965,6 +1007,7 @@ main(void)
 		cmocka_unit_test(hold_open_closes_only_at_close_all),
 		cmocka_unit_test(many_sessions_close_in_deadline_order),
 		cmocka_unit_test(close_all_in_deadline_then_user_order),
+		cmocka_unit_test(memory_counts_out_of_line_types),
 		cmocka_unit_test(user_round_trip_is_exact),
 		cmocka_unit_test(user_without_sessions_round_trips),
 		cmocka_unit_test(clock_round_trip_is_exact),
