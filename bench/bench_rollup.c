@@ -11,12 +11,14 @@
  * zones (UTC, America/New_York). Then, timed one after the other:
  *
  *   owners  every user of every engine recorded in an owners table;
- *   fold    every period set's sketches brought up to date (pset_hll),
- *           work that the first rollup of a period does otherwise;
- *   union   rollup_period of every period of both kinds and zones;
+ *   first   rollup_period_sum of every period of both kinds and zones
+ *           with the sets' hashes still waiting (as --once ends): they
+ *           go into the unions, the sets' own sketches stay as they are;
+ *   fold    every period set's sketches brought up to date (pset_hll);
+ *   union   rollup_period of every period, on the folded sketches;
  *   sum     rollup_period_sum of the same periods;
  *
- * and the two rollups of every period compared (counts, sketches).
+ * and the rollups of every period compared (counts, sketches).
  * Times are CPU time of the (single-threaded) process.
  *
  * usage: bench_rollup [events [users [partitions]]]
@@ -106,7 +108,8 @@ main(int argc, char **argv)
 	struct owners *own;
 	struct meta *meta = meta_new();
 	char *cause = NULL, name[16];
-	double t, t_owners, t_fold = 0, t_union = 0, t_sum = 0;
+	double t, t_owners, t_first = 0, t_fold = 0, t_union = 0, t_sum = 0;
+	struct rollup **firsts;
 	size_t i, e, nperiods = 0, differ = 0, sketches = 0;
 	int z, k;
 
@@ -172,6 +175,12 @@ main(int argc, char **argv)
 			size_t nper = rollup_periods(eng, np, z,
 			    (enum period_kind)k, &per), j;
 
+			firsts = xcalloc(nper ? nper : 1, sizeof *firsts);
+			t = seconds();
+			for (j = 0; j < nper; j++)
+				firsts[j] = rollup_period_sum(eng, np, z,
+				    (enum period_kind)k, per[j]);
+			t_first += seconds() - t;
 			t = seconds();
 			for (e = 0; e < np; e++)
 				for (j = 0; j < nper; j++) {
@@ -194,14 +203,17 @@ main(int argc, char **argv)
 				s = rollup_period_sum(eng, np, z,
 				    (enum period_kind)k, per[j]);
 				t_sum += seconds() - t;
-				if (!same_rollup(u, s))
+				if (!same_rollup(u, s) ||
+				    !same_rollup(firsts[j], s))
 					differ++;
+				rollup_free(firsts[j]);
 				sketches += 1 + u->ncodes[0] + u->ncodes[1] +
 				    u->ncodes[2];
 				rollup_free(u);
 				rollup_free(s);
 			}
 			nperiods += nper;
+			free(firsts);
 			free(per);
 		}
 
@@ -209,11 +221,12 @@ main(int argc, char **argv)
 	    "periods (%zu sketches each merged over the partitions)\n", n,
 	    users, np, nperiods, sketches);
 	printf("owners %.0f ms (%zu users, overlap %s, %.1f B per user), "
-	    "fold %.0f ms, union %.0f ms, sum %.0f ms, rollups %s\n",
+	    "first %.0f ms, fold %.0f ms, union %.0f ms, sum %.0f ms, "
+	    "rollups %s\n",
 	    t_owners * 1e3, owners_count(own),
 	    owners_overlap(own) ? "yes" : "no",
 	    (double)owners_memory(own) / (double)owners_count(own),
-	    t_fold * 1e3, t_union * 1e3, t_sum * 1e3,
+	    t_first * 1e3, t_fold * 1e3, t_union * 1e3, t_sum * 1e3,
 	    differ ? "DIFFER" : "equal");
 	owners_free(own);
 	for (e = 0; e < np; e++)

@@ -620,6 +620,27 @@ pset_dim_hll(const struct pset *s, enum dim d, uint16_t code)
 	return code < s->ncodes[d] ? s->dhll[d][code] : NULL;
 }
 
+const struct hll *
+pset_hll_folded(const struct pset *s)
+{
+	return s->hll;
+}
+
+const struct hll *
+pset_dim_hll_folded(const struct pset *s, enum dim d, uint16_t code)
+{
+	return code < s->ncodes[d] ? s->dhll[d][code] : NULL;
+}
+
+size_t
+pset_pending(const struct pset *s, const uint64_t **hash,
+    const struct pentry **ent)
+{
+	*hash = s->pend;
+	*ent = s->ent + (s->n - s->npend);
+	return s->npend;
+}
+
 size_t
 pset_committed(const struct pset *s)
 {

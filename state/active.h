@@ -89,6 +89,18 @@ uint16_t pset_codes(const struct pset *, enum dim);
 const struct hll *pset_hll(const struct pset *);
 /* NULL when no user has that value. */
 const struct hll *pset_dim_hll(const struct pset *, enum dim, uint16_t code);
+/*
+ * The sketches as they are, without the hashes still waiting (which
+ * pset_hll and pset_dim_hll fold in first), and those hashes with their
+ * entries (the set's last n): a union of many sets takes the hashes
+ * straight, and no set's sketch grows for it. Value sketches: call
+ * pset_codes first; NULL when no hash of that value was folded yet.
+ */
+const struct hll *pset_hll_folded(const struct pset *);
+const struct hll *pset_dim_hll_folded(const struct pset *, enum dim,
+    uint16_t code);
+size_t pset_pending(const struct pset *, const uint64_t **hash,
+    const struct pentry **ent);
 
 /* Write-behind bookkeeping: entries [0, committed) are durable. */
 size_t pset_committed(const struct pset *);

@@ -681,22 +681,31 @@ entry_cmp(const void *a, const void *b)
 }
 
 /*
- * Union of sparse sketches holding k entries in all, few against m: the
- * entries sorted together; of equal indexes the last has the top rank.
+ * Union of sparse sketches and hashes holding k entries in all, few
+ * against m: the entries sorted together; of equal indexes the last has
+ * the top rank.
  */
 static struct hll *
-union_small(const struct hll *const *v, size_t n, uint32_t k)
+union_small(int p, const struct hll *const *v, size_t n,
+    const uint64_t *hash, size_t nh, uint32_t k)
 {
-	struct hll *u = hll_new(v[0]->p);
-	uint32_t *e, j = 0, out = 0;
+	struct hll *u = hll_new(p);
+	uint32_t *e, j = 0, out = 0, index;
 	size_t i;
+	int rank;
 
 	if (k == 0)
 		return u;
 	e = xmalloc((size_t)k * sizeof *e);
 	for (i = 0; i < n; i++) {
+		if (v[i]->n == 0)	/* r.sparse is NULL */
+			continue;
 		memcpy(e + j, v[i]->r.sparse, (size_t)v[i]->n * sizeof *e);
 		j += v[i]->n;
+	}
+	for (i = 0; i < nh; i++) {
+		hll_split(p, hash[i], &index, &rank);
+		e[j++] = entry_make(index, rank);
 	}
 	qsort(e, k, sizeof *e, entry_cmp);
 	for (j = 0; j < k; j++) {
@@ -710,18 +719,21 @@ union_small(const struct hll *const *v, size_t n, uint32_t k)
 }
 
 struct hll *
-hll_union(const struct hll *const *v, size_t n)
+hll_union_hashes(int p, const struct hll *const *v, size_t n,
+    const uint64_t *hash, size_t nh)
 {
 	struct hll *u;
 	struct regs g;
-	uint64_t k = 0;
+	uint64_t k = nh;
 	bool dense = false;
+	uint32_t index;
+	int rank;
 	size_t i;
 
-	if (n == 0)
+	if (!hll_precision_ok(p))
 		return NULL;
 	for (i = 0; i < n; i++) {
-		if (v[i]->p != v[0]->p)
+		if (v[i]->p != p)
 			return NULL;
 		dense |= v[i]->dense;
 		k += v[i]->n;
@@ -733,14 +745,24 @@ hll_union(const struct hll *const *v, size_t n)
 	 * (no more than the limit, so the result is sparse) are sorted
 	 * rather than spread over m registers.
 	 */
-	if (!dense && k <= hll_m(v[0]) / 64)
-		return union_small(v, n, (uint32_t)k);
-	u = hll_new(v[0]->p);
-	regs_init(&g, u->p);
+	if (!dense && k <= ((uint64_t)1 << p) / 64)
+		return union_small(p, v, n, hash, nh, (uint32_t)k);
+	u = hll_new(p);
+	regs_init(&g, p);
 	for (i = 0; i < n; i++)
 		regs_add(&g, v[i]);
+	for (i = 0; i < nh; i++) {
+		hll_split(p, hash[i], &index, &rank);
+		regs_set(&g, index, rank);
+	}
 	regs_finish(&g, u, dense);
 	return u;
+}
+
+struct hll *
+hll_union(const struct hll *const *v, size_t n)
+{
+	return n == 0 ? NULL : hll_union_hashes(v[0]->p, v, n, NULL, 0);
 }
 
 struct hll *

@@ -59,6 +59,13 @@ struct hll *hll_dup(const struct hll *);
  * differ.
  */
 struct hll *hll_union(const struct hll *const *v, size_t n);
+/*
+ * The same with hashes added (hll_add_hashes of them into the union):
+ * precision p, which every sketch of v must have; v may be empty. NULL if
+ * p is out of range or a precision differs.
+ */
+struct hll *hll_union_hashes(int p, const struct hll *const *v, size_t n,
+    const uint64_t *hash, size_t nh);
 /* Same precision and same register values, whatever the representations. */
 bool hll_equal(const struct hll *, const struct hll *);
 bool hll_is_sparse(const struct hll *);

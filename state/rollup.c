@@ -25,9 +25,10 @@ ensure_code(struct rollup *r, int d, uint16_t code)
 }
 
 static struct hll *
-union_of(const struct hll *const *v, size_t n)
+union_of(int p, const struct hll *const *v, size_t n, const uint64_t *hash,
+    size_t nh)
 {
-	struct hll *u = hll_union(v, n);
+	struct hll *u = hll_union_hashes(p, v, n, hash, nh);
 
 	if (u == NULL)
 		fatalx("rollup: sketches of different precisions");
@@ -35,35 +36,68 @@ union_of(const struct hll *const *v, size_t n)
 }
 
 /*
- * Each sketch of the period is the union of the partitions' sketches,
- * made in one pass over all of them (hll_union) rather than merged
- * partition by partition, which copies a growing sparse sketch n times.
+ * Each sketch of the period is the union of the partitions' sketches and
+ * of the hashes still waiting in their sets, made in one pass over all of
+ * them (hll_union_hashes): folding the hashes into every partition's
+ * sketch first (pset_hll) would grow hundreds of sparse sketches, one
+ * insertion each, only to merge them. A value's hashes are grouped by a
+ * counting sort over all the sets' waiting entries.
  */
 static void
 union_sketches(struct rollup *r, const struct pset *const *s, size_t ns)
 {
 	const struct hll **v = xmalloc(ns * sizeof *v);
-	size_t i, k;
-	int d;
+	const uint64_t **ph = xmalloc(ns * sizeof *ph);
+	const struct pentry **pe = xmalloc(ns * sizeof *pe);
+	size_t *np = xmalloc(ns * sizeof *np), npend = 0, i, j, k;
+	uint64_t *run;
+	uint32_t *at;
+	int d, p;
 	uint16_t c, nc;
 
-	for (i = 0; i < ns; i++)
-		v[i] = pset_hll(s[i]);
-	r->hll = union_of(v, ns);
+	for (i = 0; i < ns; i++) {
+		v[i] = pset_hll_folded(s[i]);
+		np[i] = pset_pending(s[i], &ph[i], &pe[i]);
+		npend += np[i];
+	}
+	p = hll_precision(v[0]);
+	run = xmalloc((npend ? npend : 1) * sizeof *run);
+	for (i = 0, k = 0; i < ns; k += np[i++])
+		memcpy(run + k, ph[i], np[i] * sizeof *run);
+	r->hll = union_of(p, v, ns, run, npend);
 	for (d = 0; d < DIM_COUNT; d++) {
 		for (i = 0, nc = 0; i < ns; i++)
 			if (pset_codes(s[i], (enum dim)d) > nc)
 				nc = pset_codes(s[i], (enum dim)d);
-		for (c = 0; c < nc; c++) {
+		if (nc == 0)
+			continue;
+		/* at[c + 1]: hashes of code c; then at[c]: where c's run
+		 * ends as it is filled. */
+		at = xcalloc((size_t)nc + 1, sizeof *at);
+		for (i = 0; i < ns; i++)
+			for (j = 0; j < np[i]; j++)
+				at[pe[i][j].codes[d] + 1]++;
+		for (c = 0; c < nc; c++)
+			at[c + 1] += at[c];
+		for (i = 0; i < ns; i++)
+			for (j = 0; j < np[i]; j++)
+				run[at[pe[i][j].codes[d]]++] = ph[i][j];
+		for (c = 0, j = 0; c < nc; j = at[c++]) {
 			ensure_code(r, d, c);
 			for (i = 0, k = 0; i < ns; i++)
-				if ((v[k] = pset_dim_hll(s[i], (enum dim)d,
-				    c)) != NULL)
+				if ((v[k] = pset_dim_hll_folded(s[i],
+				    (enum dim)d, c)) != NULL)
 					k++;
-			if (k > 0)
-				r->dhll[d][c] = union_of(v, k);
+			if (k > 0 || at[c] > j)
+				r->dhll[d][c] = union_of(p, v, k, run + j,
+				    at[c] - j);
 		}
+		free(at);
 	}
+	free(run);
+	free(np);
+	free(pe);
+	free(ph);
 	free(v);
 }
 

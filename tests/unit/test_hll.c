@@ -1067,6 +1067,78 @@ union_and_batch_at_the_sparse_limit(void **st)
 	free_all(v, 3);
 }
 
+/*
+ * hll_union_hashes equals the union followed by hll_add_hashes, in
+ * registers and representation: with no sketch, hashes alone up to and
+ * past the sparse limit; sparse and dense inputs; the small path (all
+ * sorted together) keeping the top rank of a register hit by both a
+ * sketch and a hash. A precision out of range or differing gives NULL.
+ */
+static void
+union_with_hashes_as_union_then_adds(void **st)
+{
+	uint64_t h[1100];
+	struct hll *v[3], *u, *want, *odd = hll_new(12);
+	uint32_t i;
+	size_t n, split[] = { 0, 1, 255, 256, 1024, 1025, 1100 };
+
+	(void)st;
+	for (i = 0; i < 1100; i++)
+		h[i] = mkhash(14, i * 13, 1 + (int)(i % 9));
+	/* A register of v[0] hit again by a hash, at a lower and a higher
+	 * rank. */
+	h[1] = mkhash(14, 0, 20);
+	h[2] = mkhash(14, 13, 1);
+	for (n = 0; n < sizeof split / sizeof split[0]; n++) {
+		u = hll_union_hashes(14, NULL, 0, h, split[n]);
+		want = hll_new(14);
+		hll_add_hashes(want, h, split[n]);
+		assert_true(hll_equal(u, want));
+		assert_int_equal(hll_is_sparse(u), hll_is_sparse(want));
+		hll_free(u);
+		hll_free(want);
+	}
+	v[0] = hll_new(14);
+	v[1] = hll_new(14);
+	v[2] = hll_new_dense(14);
+	for (i = 0; i < 20; i++) {
+		hll_add_hash(v[0], mkhash(14, i * 13, 5));
+		hll_add_hash(v[1], mkhash(14, 7 + i * 13, 3));
+		hll_add_hash(v[2], mkhash(14, 9 + i * 13, 2));
+	}
+	for (i = 1; i <= 3; i++) {
+		for (n = 0; n < sizeof split / sizeof split[0]; n++) {
+			u = hll_union_hashes(14, (const struct hll *const *)v,
+			    i, h, split[n]);
+			want = hll_union((const struct hll *const *)v, i);
+			hll_add_hashes(want, h, split[n]);
+			assert_true(hll_equal(u, want));
+			assert_int_equal(hll_is_sparse(u),
+			    hll_is_sparse(want));
+			hll_free(u);
+			hll_free(want);
+		}
+	}
+	u = hll_union_hashes(14, NULL, 0, h, 3);
+	assert_int_equal(hll_register(u, 0), 20);	/* h[0] has rank 1 */
+	assert_int_equal(hll_register(u, 13), 1);
+	hll_free(u);
+	/* An empty sparse sketch holds no array at all. */
+	want = hll_new(14);
+	u = hll_union_hashes(14, (const struct hll *const *)&want, 1, h, 3);
+	hll_add_hashes(want, h, 3);
+	assert_true(hll_equal(u, want) && hll_is_sparse(u));
+	hll_free(u);
+	hll_free(want);
+	assert_null(hll_union_hashes(3, NULL, 0, h, 1));
+	assert_null(hll_union_hashes(19, NULL, 0, h, 1));
+	hll_free(v[2]);
+	v[2] = odd;
+	assert_null(hll_union_hashes(14, (const struct hll *const *)v, 3,
+	    h, 1));
+	free_all(v, 3);
+}
+
 int
 main(void)
 {
@@ -1099,6 +1171,7 @@ main(void)
 		cmocka_unit_test(union_equals_merging_in_turn),
 		cmocka_unit_test(union_keeps_top_rank),
 		cmocka_unit_test(union_and_batch_at_the_sparse_limit),
+		cmocka_unit_test(union_with_hashes_as_union_then_adds),
 		cmocka_unit_test(union_rejects_mixed_precision_and_nothing),
 		cmocka_unit_test(add_hashes_equals_one_by_one),
 	};

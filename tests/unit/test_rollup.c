@@ -294,6 +294,92 @@ sums_equal_union_on_keyed_users(void **st)
 	world_free(w);
 }
 
+/* The reference sketch of a period: its users added one by one. */
+static struct hll *
+ref_sketch(struct world *w, int z, int k, int32_t idx, int country)
+{
+	struct hll *h = hll_new(HLL_DEFAULT_PRECISION);
+	char name[16];
+	uint32_t u;
+
+	for (u = 1; u <= NUSER; u++) {
+		if (!w->in[z][k][idx][u] || (country != -2 &&
+		    w->country[u] != country))
+			continue;
+		user_name(name, sizeof name, u);
+		hll_add(h, name, strlen(name));
+	}
+	return h;
+}
+
+/*
+ * The sketches of a rollup equal sketches of its users added one by one,
+ * in registers and representation (days sparse, full months dense),
+ * while some partitions have folded part of their hashes and the rest
+ * still wait.
+ */
+static void
+sketches_equal_users_added_one_by_one(void **st)
+{
+	struct world *w = world_new(7);
+	size_t checked = 0, forms[2] = { 0, 0 };	/* dense, sparse */
+	int z, k, c, i;
+
+	(void)st;
+	rng = 3;
+	feed(w, 20000, 1, NUSER);
+	for (i = 0; i < NPART; i += 2) {
+		size_t pos = 0;
+		struct pset *s;
+
+		while ((s = active_next(engine_active(w->eng[i]), &pos)) !=
+		    NULL)
+			assert_non_null(pset_hll(s));	/* folds */
+	}
+	feed(w, 20000, 1, NUSER);
+	for (z = 0; z < NZONE; z++)
+		for (k = PERIOD_DAY; k <= PERIOD_MONTH; k++) {
+			int32_t *per, base = k == PERIOD_DAY ? w->day0 :
+			    w->month0;
+			size_t np = rollup_periods(w->eng, NPART, z,
+			    (enum period_kind)k, &per), j;
+
+			for (j = 0; j < np; j++) {
+				struct rollup *r = rollup_period_sum(w->eng,
+				    NPART, z, (enum period_kind)k, per[j]);
+				struct hll *ref = ref_sketch(w, z, k,
+				    per[j] - base, -2);
+
+				assert_same_sketch(r->hll, ref);
+				forms[hll_is_sparse(ref)]++;
+				hll_free(ref);
+				for (c = -1; c < 5; c++) {
+					uint16_t code = c < 0 ? 0 :
+					    meta_code(w->meta, DIM_COUNTRY,
+					    strv_c(countries[c]));
+					const struct hll *got = code <
+					    r->ncodes[DIM_COUNTRY] ?
+					    r->dhll[DIM_COUNTRY][code] : NULL;
+
+					ref = ref_sketch(w, z, k, per[j] - base,
+					    c);
+					if (hll_estimate(ref) == 0)
+						assert_null(got);
+					else
+						assert_same_sketch(got, ref);
+					hll_free(ref);
+				}
+				rollup_free(r);
+				checked++;
+			}
+			free(per);
+		}
+	assert_true(checked >= 2 * (90 + 3));
+	assert_true(forms[0] >= 2 * 3);		/* the full months */
+	assert_true(forms[1] >= 2 * 90);	/* the days */
+	world_free(w);
+}
+
 /* Entries hold code 0 for a dimension not kept: the sums say the same. */
 static void
 sums_equal_union_with_a_dimension_off(void **st)
@@ -431,6 +517,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(sums_equal_union_on_keyed_users),
+		cmocka_unit_test(sketches_equal_users_added_one_by_one),
 		cmocka_unit_test(sums_equal_union_with_a_dimension_off),
 		cmocka_unit_test(overlap_found_and_union_stays_exact),
 		cmocka_unit_test(tracking_is_incremental),
