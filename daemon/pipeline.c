@@ -248,7 +248,10 @@ dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
 	(void)rk;
 	p->inflight--;
 	if (m->err) {
-		if (!producer_fatal(p))
+		/* Purged at exit (producer_close): counted there. */
+		if (m->err != RD_KAFKA_RESP_ERR__PURGE_QUEUE &&
+		    m->err != RD_KAFKA_RESP_ERR__PURGE_INFLIGHT &&
+		    !producer_fatal(p))
 			log_warn("delivery failed, will retry", "topic=%s "
 			    "error=\"%s\"", rd_kafka_topic_name(m->rkt),
 			    rd_kafka_err2str(m->err));
@@ -1986,6 +1989,40 @@ fail:
 	return 1;
 }
 
+/*
+ * Outputs the producer still holds at exit (the broker down, the producer
+ * failed fatally) are durable in the outbox and produced again at the next
+ * start. rd_kafka_destroy would drop them without a delivery report, and
+ * their records with them (a leak at exit): they are purged instead and
+ * the purge's reports served, which hands each record back to the retry
+ * list that is freed with the pipeline.
+ */
+static void
+producer_close(struct pipeline *p)
+{
+	rd_kafka_resp_err_t err;
+	size_t held;
+
+	/* After flush_outputs (45 s) a second wait would only delay the
+	 * exit; on the paths that skip it the outbox has the outputs too. */
+	if (rd_kafka_flush(p->producer, 1000) != RD_KAFKA_RESP_ERR_NO_ERROR &&
+	    p->inflight > 0) {
+		held = p->inflight;
+		err = rd_kafka_purge(p->producer, RD_KAFKA_PURGE_F_QUEUE |
+		    RD_KAFKA_PURGE_F_INFLIGHT);
+		if (err != RD_KAFKA_RESP_ERR_NO_ERROR)
+			log_warn("cannot purge the producer", "error=\"%s\"",
+			    rd_kafka_err2str(err));
+		else if (rd_kafka_flush(p->producer, 1000) !=
+		    RD_KAFKA_RESP_ERR_NO_ERROR)
+			log_warn("purged outputs not all reported back",
+			    "left=%zu", p->inflight);
+		log_notice("outputs not acknowledged at exit; the outbox has "
+		    "them for the next start", "count=%zu", held);
+	}
+	rd_kafka_destroy(p->producer);
+}
+
 void
 pipeline_free(struct pipeline *p)
 {
@@ -2008,10 +2045,8 @@ pipeline_free(struct pipeline *p)
 	for (i = 0; i < OUT_NTOPICS; i++)
 		if (p->rkt_out[i] != NULL)
 			rd_kafka_topic_destroy(p->rkt_out[i]);
-	if (p->producer != NULL) {
-		rd_kafka_flush(p->producer, 5000);
-		rd_kafka_destroy(p->producer);
-	}
+	if (p->producer != NULL)
+		producer_close(p);
 	while (u64map_next(p->parts, &pos, &key, &val)) {
 		engine_free(((struct part *)val)->eng);
 		free(val);
