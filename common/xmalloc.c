@@ -50,7 +50,7 @@ xrealloc(void *ptr, size_t size)
 }
 
 void *
-xgrow(void *ptr, size_t *cap, size_t need, size_t elem_size)
+xgrow_to(void *ptr, size_t *cap, size_t need, size_t elem_size)
 {
 	size_t ncap = *cap ? *cap : 4;
 

@@ -13,8 +13,17 @@
 void *xmalloc(size_t size);
 void *xcalloc(size_t nmemb, size_t size);
 void *xrealloc(void *ptr, size_t size);
-/* Grow an array to at least `need` elements, doubling; updates *cap. */
-void *xgrow(void *ptr, size_t *cap, size_t need, size_t elem_size);
+/*
+ * Grow an array to at least `need` elements, doubling; updates *cap. The
+ * check is inline: encoders call it for every field they append.
+ */
+void *xgrow_to(void *ptr, size_t *cap, size_t need, size_t elem_size);
+
+static inline void *
+xgrow(void *ptr, size_t *cap, size_t need, size_t elem_size)
+{
+	return need <= *cap ? ptr : xgrow_to(ptr, cap, need, elem_size);
+}
 char *xstrdup(const char *s);
 char *xstrndup(const char *s, size_t n);
 void *xmemdup(const void *p, size_t n);
