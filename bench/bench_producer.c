@@ -4,7 +4,8 @@
  * Produces Avro interaction events (SPEC section 1) to TOPIC at a fixed
  * rate for SECONDS, each stamped with the current wall-clock time as its
  * event time, so the daemon's watermarks follow the wall clock. Background
- * users are u000001..U, uniform. With --admin and --sessions, it also sends
+ * users are u000001..U, uniform (--digits D: D digits instead of 6, e.g. 8
+ * for the users of a state written by bench_state). With --admin and --sessions, it also sends
  * PROBES probe events, evenly spaced after one second of warm-up, each for a
  * fresh user id, and measures from the produce call (close only with
  * --sessions):
@@ -15,7 +16,7 @@
  *           appears on the sessions topic. A probe has duration 0, so this
  *           includes the configured session gap.
  *
- * usage: bench_producer BOOTSTRAP TOPIC RATE SECONDS [--users U]
+ * usage: bench_producer BOOTSTRAP TOPIC RATE SECONDS [--users U] [--digits D]
  *            [--probes N --admin HOST:PORT [--sessions TOPIC]] [--tag T]
  * Prints one line "produced N seconds S rate R", then per measured latency
  * "state|close n N lost L p50 X p99 Y max Z" in milliseconds.
@@ -319,6 +320,7 @@ main(int argc, char **argv)
 {
 	const char *admin = NULL, *sessions = NULL, *tag = "0";
 	unsigned long users = 1000000;
+	int digits = 6;
 	double rate, seconds, t0, next_probe = 0, interval = 0, elapsed;
 	struct close_arg ca = { NULL, 0 };
 	pthread_t st, ct;
@@ -340,6 +342,8 @@ main(int argc, char **argv)
 			goto usage;
 		if (strcmp(argv[i], "--users") == 0)
 			users = strtoul(argv[++i], NULL, 10);
+		else if (strcmp(argv[i], "--digits") == 0)
+			digits = atoi(argv[++i]);
 		else if (strcmp(argv[i], "--probes") == 0)
 			nprobes = atoi(argv[++i]);
 		else if (strcmp(argv[i], "--admin") == 0)
@@ -351,7 +355,8 @@ main(int argc, char **argv)
 		else
 			goto usage;
 	}
-	if (rate <= 0 || seconds <= 2 || users == 0 || nprobes < 0 ||
+	if (rate <= 0 || seconds <= 2 || users == 0 || digits < 1 ||
+	    digits > 20 || nprobes < 0 ||
 	    nprobes > MAX_PROBES || (nprobes > 0 && admin == NULL))
 		goto usage;
 	if (admin != NULL) {
@@ -418,7 +423,7 @@ main(int argc, char **argv)
 		int64_t ts = wall_ms();
 
 		while (n < target) {
-			snprintf(user, sizeof user, "u%06lu",
+			snprintf(user, sizeof user, "u%0*lu", digits,
 			    (unsigned long)(1 + rnd(users)));
 			produce(rk, t, cx, &e, user, ts, 100 + (int64_t)
 			    rnd(300000 - 100 + 1), "p00001");
@@ -465,7 +470,7 @@ main(int argc, char **argv)
 	return 0;
 usage:
 	fprintf(stderr, "usage: bench_producer BOOTSTRAP TOPIC RATE SECONDS "
-	    "[--users U] [--probes N --admin HOST:PORT [--sessions TOPIC]] "
-	    "[--tag T]\n");
+	    "[--users U] [--digits D] [--probes N --admin HOST:PORT "
+	    "[--sessions TOPIC]] [--tag T]\n");
 	return 2;
 }

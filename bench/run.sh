@@ -232,8 +232,11 @@ if want restart; then
 	STATE_BUILD=$(awk '{ print $6 }' <<<"$out")
 	STATE_SIZE=$(du -sm "$W/state-big" | awk '{ print $1 }')
 	log "state of $STATE_USERS users: $out, ${STATE_SIZE} MiB on disk"
-	# Input keeps flowing (50k/s) while the daemon is killed and restarted.
-	"$BB/bench_producer" "$BOOT" restart 50000 600 --users $USERS >/dev/null &
+	# Input keeps flowing (50k/s) while the daemon is killed and restarted,
+	# from the state's own users (bench_state names them with 8 digits):
+	# the daemon holds STATE_USERS users, no more.
+	"$BB/bench_producer" "$BOOT" restart 50000 600 --users $STATE_USERS \
+		--digits 8 >/dev/null &
 	PPID_LOAD=$!
 	PIDS+=($PPID_LOAD)
 	restart_run() {	# restart_run N: sets R_ASSIGN R_ALL R_FIRST R_LOADED R_RSS (ms, MiB)
