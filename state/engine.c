@@ -3,6 +3,8 @@
  */
 #include "engine.h"
 
+#include <sys/mman.h>
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -76,7 +78,8 @@ engine_free(struct engine *g)
 	active_free(g->act);
 	strdict_free(g->users);
 	strdict_free(g->strings);
-	free(g->u);
+	if (g->u != NULL && munmap(g->u, g->capu * sizeof *g->u) != 0)
+		fatalx("munmap of the user records failed");
 	free(g->dirty);
 	free(g->types);
 	free(g);
@@ -94,25 +97,29 @@ mark_dirty(struct engine *g, uint32_t uid)
 }
 
 /*
- * Grows the records by doubling, but only records of interned users are
- * ever written (user_intern_hashed sets each up): the tail of a fresh
- * allocation stays untouched, so it costs address space, not memory
- * (with 156k users a partition, a doubled array was 40% idle pages).
+ * The records live in their own mapping, grown by doubling with mremap:
+ * the kernel moves the pages instead of copying them (loading 10M users
+ * spent a sixth of its time copying and faulting in doubled arrays, and a
+ * live partition stopped for the copy), and a record is first written
+ * when its user is interned (user_intern_hashed), so the unused tail is
+ * address space, not memory. Page-aligned, so each record is one line.
  */
 static void
 urec_grow(struct engine *g, size_t need)
 {
 	size_t cap = g->capu ? g->capu : 1024;
-	struct urec *u;
+	void *u;
 
 	while (cap < need)
 		cap *= 2;
-	u = aligned_alloc(64, cap * sizeof *u);
-	if (u == NULL)
+	if (g->u == NULL)
+		u = mmap(NULL, cap * sizeof *g->u, PROT_READ | PROT_WRITE,
+		    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	else
+		u = mremap(g->u, g->capu * sizeof *g->u, cap * sizeof *g->u,
+		    MREMAP_MAYMOVE);
+	if (u == MAP_FAILED)
 		fatalx("out of memory (%zu users)", cap);
-	if (g->nu)
-		memcpy(u, g->u, g->nu * sizeof *u);
-	free(g->u);
 	g->u = u;
 	g->capu = cap;
 }
