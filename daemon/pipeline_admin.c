@@ -188,9 +188,9 @@ rocksdb_sum(struct store *st, const char *prop)
 
 /*
  * The in-memory state by part, summed over the partitions (allocated
- * capacity, as the data structures account it: what RSS is made of beside
- * RocksDB and the Kafka client's buffers). Walks every set: a scrape of a
- * few thousand sets costs well under a millisecond.
+ * sizes as the data structures account them, less records never written:
+ * what RSS is made of beside RocksDB and the Kafka client's buffers).
+ * Walks every set, not every user or session.
  */
 static void
 state_memory(struct pipeline *p, struct engine *const *e, size_t n,

@@ -601,26 +601,6 @@ pset_codes(const struct pset *s, enum dim d)
 }
 
 const struct hll *
-pset_hll(const struct pset *s)
-{
-	if (s->npend > 0) {
-		pset_tally(s);
-		pset_fold(s);
-	}
-	return s->hll;
-}
-
-const struct hll *
-pset_dim_hll(const struct pset *s, enum dim d, uint16_t code)
-{
-	if (s->npend > 0) {
-		pset_tally(s);
-		pset_fold(s);
-	}
-	return code < s->ncodes[d] ? s->dhll[d][code] : NULL;
-}
-
-const struct hll *
 pset_hll_folded(const struct pset *s)
 {
 	return s->hll;
@@ -630,6 +610,30 @@ const struct hll *
 pset_dim_hll_folded(const struct pset *s, enum dim d, uint16_t code)
 {
 	return code < s->ncodes[d] ? s->dhll[d][code] : NULL;
+}
+
+/* The waiting hashes into the sketches, before they are read whole. */
+static void
+pset_bring_up_to_date(const struct pset *s)
+{
+	if (s->npend > 0) {
+		pset_tally(s);
+		pset_fold(s);
+	}
+}
+
+const struct hll *
+pset_hll(const struct pset *s)
+{
+	pset_bring_up_to_date(s);
+	return pset_hll_folded(s);
+}
+
+const struct hll *
+pset_dim_hll(const struct pset *s, enum dim d, uint16_t code)
+{
+	pset_bring_up_to_date(s);
+	return pset_dim_hll_folded(s, d, code);
 }
 
 size_t
