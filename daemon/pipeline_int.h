@@ -128,6 +128,8 @@ struct pipeline {
 	int64_t               last_emit;	/* metrics, monotonic ms */
 	bool                  state_failed;	/* a commit's write failed */
 	uint64_t              fail_after_records;	/* test hook; 0: off */
+	uint64_t              kill_after_writes;	/* test hook; 0: off */
+	uint64_t              nwrites;	/* state writes done */
 
 	/* Operations (pipeline_admin.c). */
 	bool                  meta_ready;	/* metadata caught up */

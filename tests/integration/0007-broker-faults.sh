@@ -30,34 +30,6 @@ sed -i 's/^session.timeout.ms = 6000$/session.timeout.ms = 3000/' \
 grep -q '^session.timeout.ms = 3000$' "$T/live.conf" ||
 	fail "live.conf has no session.timeout.ms to shorten"
 
-# answer LINE: sends one control command and leaves the broker's answer
-# in $ANSWER. Answers come in order, so the one after those already there
-# is this command's. (awk, not grep: no answer yet is not a failure under
-# pipefail.)
-answer() {
-	local i n
-	n=$(awk '/control: / { n++ } END { print n + 0 }' "$T/broker.err")
-	printf '%s\n' "$1" >"$T/broker.ctl"
-	for i in $(seq 100); do
-		ANSWER=$(awk -v k=$((n + 1)) '/control: / && ++n == k' \
-			"$T/broker.err")
-		[ -n "$ANSWER" ] && return 0
-		sleep 0.1
-	done
-	fail "no answer to broker control '$1'"
-}
-
-# bctl LINE: a command that must be answered "ok"; its result (what
-# follows the command, for `pending`) is left in $BCTL.
-bctl() {
-	answer "$*"
-	case $ANSWER in
-	*"control: ok: $*") BCTL= ;;
-	*"control: ok: $*: "*) BCTL=${ANSWER##*: } ;;
-	*) fail "broker control '$*': $ANSWER" ;;
-	esac
-}
-
 # refused LINE REASON: a command the broker must refuse, with this reason.
 refused() {
 	answer "$1"

@@ -2,10 +2,13 @@
 # Crash safety at the end of --once (SPEC section 6, docs/pipeline.md):
 # the backfill is killed with SIGKILL while it closes sessions and writes
 # them partition by partition in small batches, twice at different points,
-# and rerun on the same state each time. The rerun resumes (it consumes
-# again only the partitions not yet written); the last run's DAU, MAU and
-# sessions equal an uninterrupted --once exactly, and the sessions topic
-# holds every session at least once, repeats identical to the first copy.
+# and rerun on the same state each time. Its producer lingers 500 ms, so
+# that the sessions of the last steps are still unsent at each kill: a
+# state written before its sessions are delivered would lose them. The
+# rerun resumes (it consumes again only the partitions not yet written);
+# the last run's DAU, MAU and sessions equal an uninterrupted --once
+# exactly, and the sessions topic holds every session at least once,
+# repeats identical to the first copy.
 # Also: the loop's timer (progress, watchdog, admin) runs while input lasts,
 # not only when the consumer's queue happens to be empty.
 set -euo pipefail
@@ -23,29 +26,26 @@ write_config "$T/ref.conf" "$T/ref" '[output]' 'format = json' \
 	'[topics]' 'sessions = ref.sessions' 'metrics = ref.metrics' \
 	'dlq = ref.dlq'
 write_config "$T/crash.conf" "$T/crash" '[output]' 'format = json' \
-	'[state]' 'batch_size = 1M'
+	'[state]' 'batch_size = 1M' '[kafka]' 'linger.ms = 500'
 run_once "$T/ref.conf" ref
 
-# kill_after NAME N: --once on the crash state, SIGKILL once N state writes
-# have followed the end of its input.
+# kill_after NAME N: --once on the crash state, killed with SIGKILL right
+# after its Nth state write (the test hook ACTIVITYD_FAULT_KILL_AFTER_WRITES:
+# the end of --once here is some fifteen writes within a tenth of a second,
+# too fast to be hit reliably by a kill polled from outside). Besides the
+# metadata's catch-up, nothing is written while the input is consumed.
 kill_after() {
-	local pid i n=0
-	"$DAEMON" -c "$T/crash.conf" --once -o log.level=debug \
-	    >"$T/$1.out" 2>"$T/$1.err" &
-	pid=$!
-	IT_PIDS+=("$pid")
-	for i in $(seq 2400); do
-		n=$(sed -n '/end of input/,$p' "$T/$1.err" |
-		    grep -c 'msg="committed"') || true
-		[ "$n" -ge "$2" ] && break
-		kill -0 "$pid" 2>/dev/null ||
-			fail "$1 ended before $2 writes: $(tail -3 "$T/$1.err")"
-		sleep 0.05
-	done
-	[ "$n" -ge "$2" ] || fail "$1: $n writes after the end of input"
-	kill -KILL "$pid"
-	wait "$pid" 2>/dev/null || true
+	local rc=0 n
+	ACTIVITYD_FAULT_KILL_AFTER_WRITES=$2 timeout -k 10 "$IT_ONCE_TIMEOUT" \
+	    "$DAEMON" -c "$T/crash.conf" \
+	    --once -o log.level=debug >"$T/$1.out" 2>"$T/$1.err" || rc=$?
+	[ "$rc" -eq 137 ] || fail "$1: exit $rc, want 137 (SIGKILL after" \
+	    "write $2): $(tail -3 "$T/$1.err")"
 	! grep -q 'backfill done' "$T/$1.err" || fail "$1 finished before the kill"
+	expect_eq "$1: writes" "$(grep -c 'msg="committed"' "$T/$1.err")" "$2"
+	n=$(sed -n '/end of input/,$p' "$T/$1.err" | grep -c 'msg="committed"') ||
+		true
+	[ "$n" -gt 0 ] || fail "$1: killed before the end of its input"
 	echo "$1 killed after $n writes at the end of input"
 }
 
@@ -54,15 +54,22 @@ end_records() {
 	sed -n 's/.*msg="end of input.* records=\([0-9]*\).*/\1/p' "$T/$1.err"
 }
 
-kill_after crash1 2
+kill_after crash1 3
 expect_eq "crash1 consumed" "$(end_records crash1)" $EVENTS
-kill_after crash2 9
+kill_after crash2 5
 n=$(end_records crash2)
 [ "$n" -gt 0 ] && [ "$n" -lt $EVENTS ] ||
 	fail "crash2 consumed $n records: it should resume the partitions" \
 	    "not written by crash1, and only those"
 echo "crash2 consumed $n records"
 run_once "$T/crash.conf" final
+# The second kill left partitions unwritten: the last run closes their
+# sessions again.
+n=$(sed -n 's/.*msg="backfill done" records=\([0-9]*\) sessions=\([0-9]*\).*/\1 \2/p' \
+	"$T/final.err")
+[ "${n% *}" -gt 0 ] && [ "${n#* }" -gt 0 ] ||
+	fail "the last run had nothing left to do (records, sessions: $n)"
+echo "final run: records, sessions $n"
 
 # Every answer of the state, and the sessions topic, of both runs.
 for run in crash:activity.sessions ref:ref.sessions; do

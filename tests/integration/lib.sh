@@ -6,6 +6,7 @@
 #                            at exit, the pids in IT_PIDS and the broker are
 #                            stopped and $T removed (kept if IT_KEEP is set)
 #   broker_start [ARGS...]   activityctl broker ARGS; sets $BOOTSTRAP, $BPID
+#   answer LINE / bctl LINE  a broker control command (--control $T/broker.ctl)
 #   write_config FILE STATE [INI...]   minimal daemon config plus lines
 #   run_once CONF NAME       activityd -c CONF --once, must exit 0
 #   gen_sample EVENTS METADATA USERS SEED   sample CSVs, $GEN_EVENTS $GEN_META
@@ -89,6 +90,35 @@ broker_start() {
 	[[ "$line" =~ ^bootstrap=127\.0\.0\.1:[0-9]+(,127\.0\.0\.1:[0-9]+)*$ ]] ||
 		fail "first broker line: '$line'"
 	BOOTSTRAP=${line#bootstrap=}
+}
+
+# With `broker_start ... --control "$T/broker.ctl"`:
+# answer LINE: sends one control command and leaves the broker's answer
+# in $ANSWER. Answers come in order, so the one after those already there
+# is this command's. (awk, not grep: no answer yet is not a failure under
+# pipefail.)
+answer() {
+	local i n
+	n=$(awk '/control: / { n++ } END { print n + 0 }' "$T/broker.err")
+	printf '%s\n' "$1" >"$T/broker.ctl"
+	for i in $(seq 100); do
+		ANSWER=$(awk -v k=$((n + 1)) '/control: / && ++n == k' \
+			"$T/broker.err")
+		[ -n "$ANSWER" ] && return 0
+		sleep 0.1
+	done
+	fail "no answer to broker control '$1'"
+}
+
+# bctl LINE: a command that must be answered "ok"; its result (what
+# follows the command, for `pending`) is left in $BCTL.
+bctl() {
+	answer "$*"
+	case $ANSWER in
+	*"control: ok: $*") BCTL= ;;
+	*"control: ok: $*: "*) BCTL=${ANSWER##*: } ;;
+	*) fail "broker control '$*': $ANSWER" ;;
+	esac
 }
 
 # write_config FILE STATE_DIR [LINE...]: brokers and state, then the lines.
