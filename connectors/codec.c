@@ -1055,6 +1055,12 @@ fail:
 	return -1;
 }
 
+bool
+codec_event_views_in_value(const struct codec *c, enum codec_format fmt)
+{
+	return fmt != CODEC_JSON && c->fast && c->s[CODEC_INTERACTION].flat;
+}
+
 int
 codec_decode_meta(struct codec *c, enum codec_format fmt, const void *val,
     size_t len, struct meta_rec *m, const char **reason)

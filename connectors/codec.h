@@ -95,6 +95,13 @@ bool codec_set_fast_path(struct codec *, bool on);
 int codec_decode_event(struct codec *, enum codec_format, const void *val,
     size_t len, struct event *ev, const char **reason);
 /*
+ * Whether the strings of an event decoded in that format are views into
+ * the value given (the flat Avro reader), valid as long as the value is;
+ * otherwise they live in the codec until its next decode (JSON, and Avro
+ * through avro-c).
+ */
+bool codec_event_views_in_value(const struct codec *, enum codec_format);
+/*
  * val == NULL is a tombstone (a null Kafka value): *m is cleared and
  * m->tombstone set, and the user id must come from the message key (see
  * codec_tombstone).

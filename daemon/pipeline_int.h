@@ -107,7 +107,15 @@ struct pipeline {
 		bool           set;
 	}                     newest[ACTIVE_MAX_ZONES][2];
 
-	const rd_kafka_message_t *cur;	/* message being processed */
+	/*
+	 * The input events decoded from one drain's messages, applied to
+	 * their partition's engine a run at a time (engine_add_batch looks
+	 * ahead), and the message of each: on_late names a late one's.
+	 */
+	struct event         *evs;		/* BATCH_MSGS */
+	rd_kafka_message_t  **evmsg;		/* BATCH_MSGS */
+	size_t                nevs;
+	struct part          *evpart;		/* whose events they are */
 	struct enc            scratch;
 
 	struct event_base    *base;

@@ -59,16 +59,6 @@ steady() {
 	drained "$coord" Heartbeat
 }
 
-# mval NAME [LABEL]: a value of the live daemon's /metrics, summed over
-# the series whose labels contain LABEL.
-mval() {
-	{ curl -sf "http://$ADMIN/metrics" || true; } |
-	    awk -v n="$1" -v l="${2:-}" '
-		{ name = $1; sub(/\{.*/, "", name) }
-		name == n && index($1, l) { s += $2 }
-		END { print s + 0 }'
-}
-
 # recovered SINCE_MS WHAT: waits (60 s at most) until the live daemon owns
 # every partition, has committed offsets for every record loaded so far,
 # and has no output left unacknowledged; prints the time since SINCE_MS.

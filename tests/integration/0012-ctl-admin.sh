@@ -20,15 +20,8 @@ DPID=$!
 IT_PIDS+=("$DPID")
 
 # The port the daemon picked, from its log line.
-PORT=
-for _ in $(seq 300); do
-	PORT=$(sed -n 's/.*msg="admin listening" address=127\.0\.0\.1:\([0-9]*\).*/\1/p' \
-		"$T/d.err")
-	[ -n "$PORT" ] && break
-	kill -0 "$DPID" 2>/dev/null || fail "daemon died: $(tail -5 "$T/d.err")"
-	sleep 0.1
-done
-[ -n "$PORT" ] || fail "no 'admin listening' line: $(tail -5 "$T/d.err")"
+wait_admin "$T/d.err" "$DPID"
+PORT=${ADMIN##*:}
 URL=http://127.0.0.1:$PORT
 for i in $(seq 300); do
 	[ "$(curl -s -o /dev/null -w '%{http_code}' "$URL/readyz")" = 200 ] &&

@@ -7,6 +7,8 @@
 #                            stopped and $T removed (kept if IT_KEEP is set)
 #   broker_start [ARGS...]   activityctl broker ARGS; sets $BOOTSTRAP, $BPID
 #   answer LINE / bctl LINE  a broker control command (--control $T/broker.ctl)
+#   mval NAME [LABEL]        a value of /metrics at $ADMIN
+#   wait_admin LOG PID       the daemon's admin address into $ADMIN
 #   write_config FILE STATE [INI...]   minimal daemon config plus lines
 #   run_once CONF NAME       activityd -c CONF --once, must exit 0
 #   gen_sample EVENTS METADATA USERS SEED   sample CSVs, $GEN_EVENTS $GEN_META
@@ -119,6 +121,31 @@ bctl() {
 	*"control: ok: $*: "*) BCTL=${ANSWER##*: } ;;
 	*) fail "broker control '$*': $ANSWER" ;;
 	esac
+}
+
+# mval NAME [LABEL]: a value of the live daemon's /metrics (at $ADMIN),
+# summed over the series whose labels contain LABEL.
+mval() {
+	{ curl -sf "http://$ADMIN/metrics" || true; } |
+	    awk -v n="$1" -v l="${2:-}" '
+		{ name = $1; sub(/\{.*/, "", name) }
+		name == n && index($1, l) { s += $2 }
+		END { print s + 0 }'
+}
+
+# wait_admin LOG PID: waits (30 s at most) for the daemon's "admin
+# listening" line in LOG and sets $ADMIN to its address (HOST:PORT).
+wait_admin() {
+	local i
+	ADMIN=
+	for i in $(seq 300); do
+		ADMIN=$(sed -n 's/.*msg="admin listening" address=\([^ ]*\).*/\1/p' \
+		    "$1")
+		[ -n "$ADMIN" ] && return 0
+		kill -0 "$2" 2>/dev/null || fail "daemon died: $(tail -5 "$1")"
+		sleep 0.1
+	done
+	fail "no 'admin listening' line in 30 s: $(tail -5 "$1")"
 }
 
 # write_config FILE STATE_DIR [LINE...]: brokers and state, then the lines.
