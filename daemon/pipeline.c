@@ -1449,7 +1449,7 @@ on_load(evutil_socket_t fd, short what, void *arg)
 static int
 kafka_setup(struct pipeline *p, char **cause)
 {
-	static const char *cons_defaults[] = {
+	const char *cons_defaults[] = {
 		"group.id", "activityd",
 		"enable.auto.commit", "false",
 		"enable.auto.offset.store", "false",
@@ -1470,9 +1470,18 @@ kafka_setup(struct pipeline *p, char **cause)
 		 * records/s), for the same CPU time. The count threshold
 		 * stays above it, so that bytes decide: at its default (100k)
 		 * fetches get small and consuming took twice the CPU time.
+		 *
+		 * A full queue stops a partition's fetches for a whole second
+		 * in librdkafka 2.0 (fetch.queue.backoff.ms came in 2.2), so
+		 * the queue must hold more than a second of consuming, or the
+		 * loop starves until the fetches resume: 16 MB is some 450k
+		 * records of the seed's size, and --once consumes 700k+ a
+		 * second. It takes 32 MB (2M records: consuming 2.5 s instead
+		 * of 3.0, peak RSS 970-1020 MB instead of 810-880). Live, a
+		 * queue only fills while catching up, and memory counts more.
 		 */
 		"queued.min.messages", "1000000",
-		"queued.max.messages.kbytes", "16384",
+		"queued.max.messages.kbytes", p->once ? "32768" : "16384",
 		NULL
 	};
 	static const char *prod_defaults[] = {
