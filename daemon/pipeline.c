@@ -265,6 +265,19 @@ dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
 	outrec_free(r);
 }
 
+/* Not queued: kept for the next commit's retry. */
+static void
+produce_failed(struct pipeline *p, struct outrec *r, rd_kafka_resp_err_t err)
+{
+	if (!producer_fatal(p))
+		log_warn("produce failed, will retry", "topic=%s "
+		    "error=\"%s\"", p->topic_out[r->topic],
+		    rd_kafka_err2str(err));
+	p->retry = xgrow(p->retry, &p->capretry, p->nretry + 1,
+	    sizeof *p->retry);
+	p->retry[p->nretry++] = r;
+}
+
 /*
  * ts: the record's timestamp. Callers read the clock once for all the
  * records they hand over together; left to librdkafka it was a clock read
@@ -298,19 +311,78 @@ produce_one(struct pipeline *p, struct outrec *r, int64_t ts)
 		rd_kafka_poll(p->producer, 50);	/* serve delivery reports */
 	}
 	if (err) {
-		/* Not queued: keep it for the next commit's retry. */
 		if (h != NULL)
 			rd_kafka_headers_destroy(h);
-		if (!producer_fatal(p))
-			log_warn("produce failed, will retry", "topic=%s "
-			    "error=\"%s\"", p->topic_out[r->topic],
-			    rd_kafka_err2str(err));
-		p->retry = xgrow(p->retry, &p->capretry, p->nretry + 1,
-		    sizeof *p->retry);
-		p->retry[p->nretry++] = r;
+		produce_failed(p, r, err);
 		return;
 	}
 	p->inflight++;
+}
+
+/*
+ * A run of records of one topic, without headers: one
+ * rd_kafka_produce_batch call takes the topic's lock and the clocks once
+ * for the run (producev took them for every record; the partitioner still
+ * runs per record). Their timestamp is librdkafka's wall clock at the
+ * call.
+ */
+static void
+produce_run(struct pipeline *p, rd_kafka_topic_t *rkt, rd_kafka_message_t *m,
+    size_t n)
+{
+	size_t i, left;
+
+	for (;;) {
+		p->inflight += (size_t)rd_kafka_produce_batch(rkt,
+		    RD_KAFKA_PARTITION_UA, 0, m, (int)n);
+		/* A full queue fails the rest of the run: served, tried again. */
+		for (i = 0, left = 0; i < n; i++) {
+			if (m[i].err == RD_KAFKA_RESP_ERR__QUEUE_FULL)
+				m[left++] = m[i];
+			else if (m[i].err != RD_KAFKA_RESP_ERR_NO_ERROR)
+				produce_failed(p, m[i]._private, m[i].err);
+		}
+		if (left == 0)
+			return;
+		rd_kafka_poll(p->producer, 50);	/* serve delivery reports */
+		n = left;
+	}
+}
+
+#define PRODUCE_RUN	1024
+
+/* Records handed over together: runs through produce_run, the others
+ * (dead letters have headers, tombstones no value) one by one. */
+static void
+produce_many(struct pipeline *p, struct outrec **recs, size_t n, int64_t ts)
+{
+	rd_kafka_message_t m[PRODUCE_RUN];
+	size_t i = 0, k;
+
+	while (i < n) {
+		struct outrec *r = recs[i];
+
+		for (k = 0; k < PRODUCE_RUN && i + k < n; k++) {
+			struct outrec *q = recs[i + k];
+
+			if (q->topic != r->topic || q->nheaders > 0 ||
+			    q->null_value)
+				break;
+			memset(&m[k], 0, sizeof m[k]);
+			m[k].payload = q->val;
+			m[k].len = q->vlen;
+			m[k].key = q->key;
+			m[k].key_len = q->klen;
+			m[k]._private = q;
+		}
+		if (k == 0) {
+			produce_one(p, r, ts);
+			i++;
+			continue;
+		}
+		produce_run(p, p->rkt_out[r->topic], m, k);
+		i += k;
+	}
 }
 
 static void
@@ -758,8 +830,7 @@ commit_write(struct pipeline *p, int64_t t0, bool outputs)
 	}
 	/* Durable now: hand the outputs to the producer. */
 	now = now_ms();
-	for (i = 0; i < nout; i++)
-		produce_one(p, p->fresh[i], now);
+	produce_many(p, p->fresh, nout, now);
 	if (outputs) {
 		p->nfresh = 0;
 		p->fresh_bytes = 0;
@@ -921,10 +992,9 @@ once_step(struct pipeline *p, struct part **todo, size_t *ntodo)
 	*ntodo = 0;
 	*left = p->nfresh;
 	now = now_ms();
-	for (i = 0; i < p->nfresh; i++) {
+	for (i = 0; i < p->nfresh; i++)
 		p->fresh[i]->page = STEP_PAGE(p->nstep);
-		produce_one(p, p->fresh[i], now);
-	}
+	produce_many(p, p->fresh, p->nfresh, now);
 	p->nstep++;
 	p->nfresh = 0;
 	p->fresh_bytes = 0;
