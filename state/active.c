@@ -346,6 +346,17 @@ pset_fold(const struct pset *cs)
 	s->npend = 0;
 }
 
+/* The waiting hashes into the sketches: before they are read whole, and
+ * when PEND_MAX of them wait. */
+static void
+pset_bring_up_to_date(const struct pset *s)
+{
+	if (s->npend > 0) {
+		pset_tally(s);
+		pset_fold(s);
+	}
+}
+
 static bool
 pset_add(struct active *a, struct pset *s, uint32_t uid, uint64_t uhash,
     const uint16_t *codes)
@@ -369,10 +380,8 @@ pset_add(struct active *a, struct pset *s, uint32_t uid, uint64_t uhash,
 	for (d = 0; d < DIM_COUNT; d++)
 		e->codes[d] = (a->conf.dims_mask & (1u << d)) ? codes[d] : 0;
 	s->slots[i] = uid + 1;
-	if (s->npend == PEND_MAX) {
-		pset_tally(s);
-		pset_fold(s);
-	}
+	if (s->npend == PEND_MAX)
+		pset_bring_up_to_date(s);
 	if (s->npend == s->cappend) {
 		size_t cap = s->cappend;
 
@@ -610,16 +619,6 @@ const struct hll *
 pset_dim_hll_folded(const struct pset *s, enum dim d, uint16_t code)
 {
 	return code < s->ncodes[d] ? s->dhll[d][code] : NULL;
-}
-
-/* The waiting hashes into the sketches, before they are read whole. */
-static void
-pset_bring_up_to_date(const struct pset *s)
-{
-	if (s->npend > 0) {
-		pset_tally(s);
-		pset_fold(s);
-	}
 }
 
 const struct hll *

@@ -23,7 +23,7 @@ HDR=user_id,timestamp,action_type,page_id,duration_ms,app_version
 
 # late_round FORMAT: the whole scenario on topics and a state of its own.
 late_round() {
-	local f=$1 i n want got
+	local f=$1 i want got
 	write_config "$T/$f.conf" "$T/$f.state" '[kafka]' "group.id = late-$f" \
 		'[topics]' "interactions = in.$f" "sessions = sessions.$f" \
 		"metrics = metrics.$f" "dlq = dlq.$f" \
@@ -72,9 +72,7 @@ late_round() {
 	# The dead letters: ua's two late events, each with its own offset
 	# and its original bytes.
 	for i in $(seq 100); do
-		n=$(kcat -C -b "$BOOTSTRAP" -t "dlq.$f" -e -o beginning -q \
-		    -f '%k\n' 2>/dev/null | grep -c .) || true
-		[ "$n" -ge 2 ] && break
+		[ "$(count_records "dlq.$f")" -ge 2 ] && break
 		sleep 0.1
 	done
 	want="ua	reason=late: belongs to an emitted session,source.topic=in.$f,source.partition=0,source.offset=4
