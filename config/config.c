@@ -70,6 +70,7 @@ struct config_option {
 static const char *const config_formats[] = {
 	"avro", "confluent", "json", NULL
 };
+static const char *const config_assigns[] = { "group", "all", NULL };
 static const char *const config_session_ends[] = {
 	"last_event_end", "last_event_start", NULL
 };
@@ -97,6 +98,9 @@ static const struct config_option config_table[] = {
 	  "encoding of interaction values" },
 	{ "input", "metadata_format", CONFIG_ENUM, "avro", 0, 0, config_formats,
 	  "encoding of metadata values" },
+	{ "input", "assign", CONFIG_ENUM, "group", 0, 0, config_assigns,
+	  "group: partitions shared by the consumer group; all: every "
+	  "partition, assigned directly" },
 
 	{ "output", "format", CONFIG_ENUM, "avro", 0, 0, config_formats,
 	  "encoding of session and metric values" },

@@ -1395,6 +1395,70 @@ high_watermark(struct pipeline *p, rd_kafka_t *rk, const char *topic,
 	return -1;
 }
 
+/* Adds PARTS to the assignment or takes them out, in the protocol's way. */
+static void
+change_assignment(rd_kafka_t *rk, rd_kafka_topic_partition_list_t *parts,
+    bool coop, bool add)
+{
+	rd_kafka_error_t *e = NULL;
+	rd_kafka_resp_err_t err = RD_KAFKA_RESP_ERR_NO_ERROR;
+
+	if (coop)
+		e = add ? rd_kafka_incremental_assign(rk, parts) :
+		    rd_kafka_incremental_unassign(rk, parts);
+	else
+		err = rd_kafka_assign(rk, add ? parts : NULL);
+	if (e != NULL || err != RD_KAFKA_RESP_ERR_NO_ERROR)
+		log_error(add ? "assign failed" : "unassign failed",
+		    "error=\"%s\"", e != NULL ? rd_kafka_error_string(e) :
+		    rd_kafka_err2str(err));
+	if (e != NULL)
+		rd_kafka_error_destroy(e);
+}
+
+/*
+ * Takes over newly assigned partitions: each with its stored offset and an
+ * empty engine, paused until loaded (on_load), one partition at a time from
+ * the loop: with millions of users a partition takes 0.1 to 0.4 s, and the
+ * first ones consume while the others load, with the watchdog and the admin
+ * endpoints served. -1 (and the loop stopped) if a partition's state cannot
+ * be read.
+ */
+static int
+assign_parts(struct pipeline *p, rd_kafka_t *rk,
+    rd_kafka_topic_partition_list_t *parts, bool coop)
+{
+	int i;
+
+	for (i = 0; i < parts->cnt; i++) {
+		char *cause = NULL;
+		struct part *pt = part_new(p, parts->elems[i].partition,
+		    &cause);
+
+		if (pt == NULL) {
+			log_error("cannot load partition state",
+			    "partition=%d error=\"%s\"",
+			    parts->elems[i].partition, cause);
+			free(cause);
+			p->exit_code = 1;
+			p->stopping = true;
+			if (p->base != NULL)
+				event_base_loopbreak(p->base);
+			return -1;
+		}
+		/* Resume exactly where the stored state ends. */
+		parts->elems[i].offset = pt->next;
+		log_info("partition assigned", "topic=%s partition=%d "
+		    "offset=%" PRId64, p->topic_in, pt->id, pt->next);
+	}
+	change_assignment(rk, parts, coop, true);
+	if (rd_kafka_pause_partitions(rk, parts) != 0)
+		log_error("pause failed", NULL);
+	if (p->ev_load != NULL)
+		run_soon(p->ev_load);
+	return 0;
+}
+
 static void
 rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
     rd_kafka_topic_partition_list_t *parts, void *opaque)
@@ -1402,62 +1466,21 @@ rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
 	struct pipeline *p = opaque;
 	bool coop = strcmp(rd_kafka_rebalance_protocol(rk), "COOPERATIVE") ==
 	    0;
-	rd_kafka_error_t *e = NULL;
 	int i;
 
 	if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
-		for (i = 0; i < parts->cnt; i++) {
-			char *cause = NULL;
-			struct part *pt = part_new(p, parts->elems[i].partition,
-			    &cause);
-
-			if (pt == NULL) {
-				log_error("cannot load partition state",
-				    "partition=%d error=\"%s\"",
-				    parts->elems[i].partition, cause);
-				free(cause);
-				p->exit_code = 1;
-				p->stopping = true;
-				event_base_loopbreak(p->base);
-				return;
-			}
-			/* Resume exactly where the stored state ends. */
-			parts->elems[i].offset = pt->next;
-			log_info("partition assigned", "topic=%s partition=%d "
-			    "offset=%" PRId64, p->topic_in, pt->id, pt->next);
-		}
-		if (coop)
-			e = rd_kafka_incremental_assign(rk, parts);
-		else if (rd_kafka_assign(rk, parts) != 0)
-			log_error("assign failed", NULL);
-		/*
-		 * Paused until loaded (on_load), one partition at a time
-		 * from the loop: with millions of users a partition takes
-		 * 0.1 to 0.4 s, and the first ones consume while the others
-		 * load, with the watchdog and the admin endpoints served.
-		 */
-		if (rd_kafka_pause_partitions(rk, parts) != 0)
-			log_error("pause failed", NULL);
-		if (p->ev_load != NULL)
-			run_soon(p->ev_load);
-	} else {
-		if (!rd_kafka_assignment_lost(rk))
-			pipeline_commit(p, true, false);
-		for (i = 0; i < parts->cnt; i++) {
-			part_close(p, parts->elems[i].partition);
-			log_info("partition revoked", "topic=%s partition=%d",
-			    p->topic_in, parts->elems[i].partition);
-		}
-		if (coop)
-			e = rd_kafka_incremental_unassign(rk, parts);
-		else if (rd_kafka_assign(rk, NULL) != 0)
-			log_error("unassign failed", NULL);
+		p->ever_assigned = true;
+		(void)assign_parts(p, rk, parts, coop);
+		return;
 	}
-	if (e != NULL) {
-		log_error("rebalance failed", "error=\"%s\"",
-		    rd_kafka_error_string(e));
-		rd_kafka_error_destroy(e);
+	if (!rd_kafka_assignment_lost(rk))
+		pipeline_commit(p, true, false);
+	for (i = 0; i < parts->cnt; i++) {
+		part_close(p, parts->elems[i].partition);
+		log_info("partition revoked", "topic=%s partition=%d",
+		    p->topic_in, parts->elems[i].partition);
 	}
+	change_assignment(rk, parts, coop, false);
 }
 
 /*
@@ -1514,6 +1537,17 @@ on_load(evutil_socket_t fd, short what, void *arg)
 	else
 		log_info("partitions loaded", "partitions=%zu",
 		    u64map_count(p->parts));
+}
+
+/* Whether a list-valued librdkafka property names ITEM. */
+static bool
+conf_has(const rd_kafka_conf_t *conf, const char *name, const char *item)
+{
+	char buf[256];
+	size_t len = sizeof buf;
+
+	return rd_kafka_conf_get(conf, name, buf, &len) == RD_KAFKA_CONF_OK &&
+	    strstr(buf, item) != NULL;
 }
 
 static int
@@ -1598,6 +1632,9 @@ kafka_setup(struct pipeline *p, char **cause)
 		return -1;
 	if (!p->once)
 		rd_kafka_conf_set_rebalance_cb(conf, rebalance_cb);
+	p->sticky_close_bug = rd_kafka_version() < 0x020300ff &&
+	    conf_has(conf, "partition.assignment.strategy",
+	    "cooperative-sticky");
 	p->consumer = rd_kafka_new(RD_KAFKA_CONSUMER, conf, errstr,
 	    sizeof errstr);
 	if (p->consumer == NULL) {
@@ -1703,6 +1740,61 @@ once_assign(struct pipeline *p, char **cause)
 	return 0;
 }
 
+/* Live, input.assign = group: the consumer group hands out partitions. */
+static int
+live_subscribe(struct pipeline *p, char **cause)
+{
+	rd_kafka_topic_partition_list_t *l =
+	    rd_kafka_topic_partition_list_new(1);
+	rd_kafka_resp_err_t err;
+
+	rd_kafka_topic_partition_list_add(l, p->topic_in,
+	    RD_KAFKA_PARTITION_UA);
+	err = rd_kafka_subscribe(p->consumer, l);
+	rd_kafka_topic_partition_list_destroy(l);
+	if (err) {
+		*cause = xasprintf("subscribe: %s", rd_kafka_err2str(err));
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * Live, input.assign = all: every partition the topic has now, assigned
+ * directly. Offsets come from the state either way, so nothing but the
+ * group's coordination is skipped: a restart does not wait for the group
+ * to notice the old member gone. Waits for the topic to exist.
+ */
+static int
+live_assign_all(struct pipeline *p, char **cause)
+{
+	rd_kafka_topic_partition_list_t *l;
+	int n, i, attempt, r;
+
+	for (attempt = 0;; attempt++) {
+		n = topic_partitions(p, p->consumer, p->topic_in);
+		if (n != 0)
+			break;
+		if (attempt % 12 == 0)
+			log_warn("input topic does not exist; waiting for it",
+			    "topic=%s", p->topic_in);
+		if (pause_or_stop(p, 5000))
+			return 0;
+	}
+	if (n < 0)	/* stopped */
+		return 0;
+	l = rd_kafka_topic_partition_list_new(n);
+	for (i = 0; i < n; i++)
+		rd_kafka_topic_partition_list_add(l, p->topic_in, i);
+	r = assign_parts(p, p->consumer, l, false);
+	rd_kafka_topic_partition_list_destroy(l);
+	if (r != 0) {
+		*cause = xstrdup("cannot load partition state");
+		return -1;
+	}
+	return 0;
+}
+
 /* ---- loop ---- */
 
 static void
@@ -1789,6 +1881,7 @@ pipeline_new(const struct config *cfg, bool once, char **cause)
 
 	p->cfg = cfg;
 	p->once = once;
+	p->assign_all = strcmp(config_str(cfg, "input", "assign"), "all") == 0;
 	p->wake[0] = p->wake[1] = -1;
 	p->topic_in = config_str(cfg, "topics", "interactions");
 	p->topic_meta = config_str(cfg, "topics", "metadata");
@@ -2037,19 +2130,11 @@ pipeline_run(struct pipeline *p)
 			event_base_dispatch(p->base);
 		}
 	} else {
-		rd_kafka_topic_partition_list_t *l =
-		    rd_kafka_topic_partition_list_new(1);
-		rd_kafka_resp_err_t err;
-
-		rd_kafka_topic_partition_list_add(l, p->topic_in,
-		    RD_KAFKA_PARTITION_UA);
-		err = rd_kafka_subscribe(p->consumer, l);
-		rd_kafka_topic_partition_list_destroy(l);
-		if (err) {
-			cause = xasprintf("subscribe: %s",
-			    rd_kafka_err2str(err));
+		if ((p->assign_all ? live_assign_all(p, &cause) :
+		    live_subscribe(p, &cause)) != 0)
 			goto fail;
-		}
+		if (p->stopping)	/* SIGTERM while waiting for the topic */
+			return p->exit_code;
 		if (loop_start(p) != 0)
 			return 1;
 		event_base_dispatch(p->base);
@@ -2132,6 +2217,32 @@ producer_close(struct pipeline *p)
 	rd_kafka_destroy(p->producer);
 }
 
+/*
+ * librdkafka before 2.3 aborts on an assertion when a cooperative-sticky
+ * consumer is closed after joining its group and before its first
+ * assignment (librdkafka issue 4312): a SIGTERM while a restart waits for
+ * the group did that. Such a consumer holds nothing (no partition, and
+ * offsets live in the state), so it is left to the exit instead: the
+ * group drops the member after its session timeout, as after a kill. The
+ * handle stays referenced, so that leak checkers see it as reachable.
+ */
+static rd_kafka_t *abandoned_consumer;
+
+static void
+consumer_close(struct pipeline *p)
+{
+	if (p->sticky_close_bug && !p->assign_all && !p->once &&
+	    !p->ever_assigned) {
+		log_notice("leaving the consumer group without closing: no "
+		    "assignment yet, and this librdkafka aborts on that close",
+		    "librdkafka=%s", rd_kafka_version_str());
+		abandoned_consumer = p->consumer;
+		return;
+	}
+	rd_kafka_consumer_close(p->consumer);
+	rd_kafka_destroy(p->consumer);
+}
+
 void
 pipeline_free(struct pipeline *p)
 {
@@ -2144,8 +2255,7 @@ pipeline_free(struct pipeline *p)
 	if (p->consumer != NULL) {
 		rd_kafka_queue_io_event_enable(p->cq, -1, NULL, 0);
 		rd_kafka_queue_destroy(p->cq);
-		rd_kafka_consumer_close(p->consumer);
-		rd_kafka_destroy(p->consumer);
+		consumer_close(p);
 	}
 	if (p->meta_consumer != NULL) {
 		rd_kafka_consumer_close(p->meta_consumer);

@@ -57,6 +57,9 @@ struct part {
 struct pipeline {
 	const struct config  *cfg;
 	bool                  once;
+	bool                  assign_all;	/* input.assign = all */
+	bool                  sticky_close_bug;	/* see consumer_close */
+	bool                  ever_assigned;	/* by the group */
 	const char           *topic_in;
 	const char           *topic_meta;
 	const char           *topic_out[OUT_NTOPICS];

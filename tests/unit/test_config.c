@@ -895,8 +895,8 @@ dump_reloads_to_an_equal_config(void **st)
 	assert_int_equal(config_list(back, "metrics", "time_zones", &items), 2);
 	assert_string_equal(items[1], "UTC");
 	/* The dump lists every table option (one line each) first. */
-	assert_entries(back, "kafka", "bootstrap.servers=a:1,b:2@dump.conf:56;"
-	    "client.id=x # y@dump.conf:57;acks=all@dump.conf:58;");
+	assert_entries(back, "kafka", "bootstrap.servers=a:1,b:2@dump.conf:57;"
+	    "client.id=x # y@dump.conf:58;acks=all@dump.conf:59;");
 	/* And config_equal does see a difference. */
 	set_ok(back, "session.grace=1ms");
 	assert_false(config_equal(cfg, back));
