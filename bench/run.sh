@@ -242,7 +242,7 @@ if want restart; then
 	# restart_run N [CONFIG LINE...]: sets R_ASSIGN R_ALL R_FIRST R_LOADED
 	# R_RSS R_CACHE (ms, MiB). Without lines: a consumer group member.
 	restart_run() {
-		local logf=$W/restart$1.log t0 t a
+		local n=$1 logf=$W/restart$1.log t0 t a
 		shift
 		# Static membership, and a short session timeout: the local broker
 		# does not hand a static member's partitions back at its rejoin (a
@@ -259,7 +259,7 @@ if want restart; then
 			t=$(ms_now)
 			# No progress in 300 s (or an exit) is reported as n/a, not fatal.
 			if [ $((t - t0)) -ge 300000 ] || ! kill -0 $DPID 2>/dev/null; then
-				log "restart $1: no record processed after $((t - t0)) ms (see $logf)"
+				log "restart $n: no record processed after $((t - t0)) ms (see $logf)"
 				[ -n "$R_FIRST" ] || R_FIRST="n/a"
 				break
 			fi
@@ -288,7 +288,7 @@ if want restart; then
 		[ -n "$R_CACHE" ] || R_CACHE=0
 		[ -n "$R_ASSIGN" ] || R_ASSIGN="n/a"
 		[ -n "$R_RSS" ] || R_RSS="n/a"
-		log "restart $1: assigned $R_ASSIGN ms, all 64 $R_ALL ms, first record $R_FIRST ms, all loaded $R_LOADED ms, VmHWM $R_RSS MiB"
+		log "restart $n: assigned $R_ASSIGN ms, all 64 $R_ALL ms, first record $R_FIRST ms, all loaded $R_LOADED ms, VmHWM $R_RSS MiB"
 	}
 	restart_run 1
 	FIRST_START="$R_ASSIGN $R_ALL $R_FIRST $R_LOADED $R_RSS"
