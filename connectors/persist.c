@@ -26,6 +26,7 @@
 
 #define META_ENC_VERSION	1
 #define OUTREC_ENC_VERSION	1
+#define LOAD_BATCH		32	/* users decoded a batch at a time */
 
 static uint32_t
 period_bias(int32_t p)
@@ -62,19 +63,54 @@ persist_load_partition(struct store *st, struct engine *g, int32_t part,
 	const void *k, *v;
 	size_t kl, vl;
 	int rc = 0;
+	struct enc buf;
+	struct {
+		size_t uoff, ul, voff, vl;
+	} batch[LOAD_BATCH];
+	bool more;
 
 	be32_put(prefix, (uint32_t)part);
 
+	/*
+	 * Users a batch at a time, copied out of the iterator (its views end
+	 * at the next step), so that the dictionary slots of the whole batch
+	 * are requested before the first is needed: each is a cache miss in
+	 * a random place.
+	 */
 	it = store_iter_prefix(st, STORE_CF_USERS, prefix, 4);
-	while (rc == 0 && store_iter_next(it, &k, &kl, &v, &vl)) {
-		struct strv u = { (const char *)k + 4, kl - 4 };
+	enc_init(&buf);
+	for (more = true; rc == 0 && more;) {
+		size_t n = 0, i;
 
-		if (engine_decode_user(g, u, v, vl) != 0) {
-			*cause = xasprintf("partition %d: corrupt user record "
-			    "for %.*s", part, (int)u.len, u.p);
-			rc = -1;
+		enc_reset(&buf);
+		while (n < LOAD_BATCH &&
+		    (more = store_iter_next(it, &k, &kl, &v, &vl))) {
+			batch[n].uoff = buf.len;
+			batch[n].ul = kl - 4;
+			enc_raw(&buf, (const char *)k + 4, kl - 4);
+			batch[n].voff = buf.len;
+			batch[n].vl = vl;
+			enc_raw(&buf, v, vl);
+			n++;
+		}
+		for (i = 0; i < n; i++)
+			engine_prefetch_user(g, (struct strv){
+			    (const char *)buf.buf + batch[i].uoff,
+			    batch[i].ul });
+		for (i = 0; i < n && rc == 0; i++) {
+			struct strv u = { (const char *)buf.buf +
+			    batch[i].uoff, batch[i].ul };
+
+			if (engine_decode_user(g, u, buf.buf + batch[i].voff,
+			    batch[i].vl) != 0) {
+				*cause = xasprintf("partition %d: corrupt "
+				    "user record for %.*s", part, (int)u.len,
+				    u.p);
+				rc = -1;
+			}
 		}
 	}
+	enc_free(&buf);
 	if (rc == 0 && store_iter_error(it, cause) != 0)
 		rc = -1;
 	store_iter_free(it);

@@ -499,12 +499,51 @@ active_prefetch(const struct active *a, uint32_t uid, int64_t ts)
 	}
 }
 
+static bool
+load_target(const struct active *a, int zone, enum period_kind kind)
+{
+	return zone >= 0 && (size_t)zone < a->conf.n_zones &&
+	    (kind == PERIOD_DAY || kind == PERIOD_MONTH);
+}
+
+void
+active_load_reserve(struct active *a, int zone, enum period_kind kind,
+    int32_t period, size_t n)
+{
+	struct pset *s;
+	size_t want;
+	uint32_t nbits;
+
+	if (!load_target(a, zone, kind) || n == 0)
+		return;
+	s = pset_get(a, zone, kind, period);
+	want = s->n + n;
+	if (want > s->cap) {
+		s->cap = want;
+		s->ent = xrealloc(s->ent, s->cap * sizeof *s->ent);
+	}
+	/* The load factor pset_add keeps, reached in one growth. */
+	for (nbits = s->nbits; want * 4 > ((size_t)3 << nbits); nbits++)
+		;
+	if (nbits > s->nbits) {
+		s->nbits = nbits - 1;
+		pset_grow(a, s);
+	}
+}
+
+void
+active_load_prefetch(const struct active *a, int zone, enum period_kind kind,
+    int32_t period, uint32_t uid)
+{
+	if (load_target(a, zone, kind))
+		prefetch_slot(a, zone, kind, period, uid);
+}
+
 bool
 active_load_entry(struct active *a, int zone, enum period_kind kind,
     int32_t period, uint32_t uid, uint64_t uhash, const uint16_t *codes)
 {
-	if (zone < 0 || (size_t)zone >= a->conf.n_zones ||
-	    (kind != PERIOD_DAY && kind != PERIOD_MONTH))
+	if (!load_target(a, zone, kind))
 		return false;
 	return pset_add(a, pset_get(a, zone, kind, period), uid, uhash, codes);
 }

@@ -16,6 +16,7 @@
 
 #define USER_ENC_VERSION	1
 #define PSET_ENC_VERSION	1
+#define LOAD_AHEAD	16	/* entries of a loaded chunk looked ahead */
 
 /*
  * What the engine keeps per user, in one cache line: every event reads the
@@ -555,6 +556,12 @@ engine_decode_user(struct engine *g, struct strv user_id, const void *buf,
 	return 0;
 }
 
+void
+engine_prefetch_user(const struct engine *g, struct strv user_id)
+{
+	strdict_prefetch(g->users, strdict_hash_of(user_id));
+}
+
 /*
  * A pset chunk: version, the value strings its entries use per dimension,
  * then the entries as (user id bytes, value index per dimension).
@@ -596,6 +603,11 @@ engine_decode_pset_chunk(struct engine *g, int zone, enum period_kind kind,
 	struct dec d;
 	uint16_t *map[DIM_COUNT] = { NULL };
 	uint64_t nc[DIM_COUNT] = { 0 }, n, i, c;
+	struct load_ent {
+		struct strv u;
+		uint64_t    h;
+		uint16_t    codes[DIM_COUNT];
+	} *ent = NULL;
 	int k, rc = -1;
 
 	dec_init(&d, buf, len);
@@ -617,22 +629,45 @@ engine_decode_pset_chunk(struct engine *g, int zone, enum period_kind kind,
 			    (struct strv){ v, vl });
 		}
 	}
+	/* An entry takes at least 1 + DIM_COUNT bytes. */
 	n = dec_uvar(&d);
-	for (i = 0; i < n && !d.err; i++) {
-		size_t ul;
-		const char *u = dec_bytes(&d, &ul);
-		uint16_t codes[DIM_COUNT];
-		uint32_t uid;
+	if (d.err || n > len)
+		goto out;
+	ent = xcalloc(n ? n : 1, sizeof *ent);
+	for (i = 0; i < n; i++) {
+		const char *u = dec_bytes(&d, &ent[i].u.len);
 
 		for (k = 0; k < DIM_COUNT; k++) {
 			c = dec_uvar(&d);
-			codes[k] = c < nc[k] ? map[k][c] : 0;
+			ent[i].codes[k] = c < nc[k] ? map[k][c] : 0;
 		}
-		if (u == NULL || ul == 0 || ul > EVENT_USER_ID_MAX || d.err)
+		if (u == NULL || ent[i].u.len == 0 ||
+		    ent[i].u.len > EVENT_USER_ID_MAX || d.err)
 			goto out;
-		uid = user_intern(g, (struct strv){ u, ul });
-		active_load_entry(g->act, zone, kind, period, uid,
-		    strdict_hash(g->users, uid), codes);
+		ent[i].u.p = u;
+		ent[i].h = strdict_hash_of(ent[i].u);
+	}
+	/*
+	 * A user's dictionary slot, its entry and its slot in the set are
+	 * cache misses in a random order: requested LOAD_AHEAD and half as
+	 * many entries ahead, as engine_add_batch does (docs/engine.md).
+	 */
+	active_load_reserve(g->act, zone, kind, period, n);
+	for (i = 0; i < n; i++) {
+		uint32_t uid;
+
+		if (i + LOAD_AHEAD < n)
+			strdict_prefetch(g->users, ent[i + LOAD_AHEAD].h);
+		if (i + LOAD_AHEAD / 2 < n) {
+			uid = strdict_prefetch_entry(g->users,
+			    ent[i + LOAD_AHEAD / 2].h);
+			if (uid != STRDICT_NONE)
+				active_load_prefetch(g->act, zone, kind,
+				    period, uid);
+		}
+		uid = user_intern_hashed(g, ent[i].u, ent[i].h, NULL);
+		active_load_entry(g->act, zone, kind, period, uid, ent[i].h,
+		    ent[i].codes);
 	}
 	if (dec_done(&d)) {
 		struct pset *s = active_find(g->act, zone, kind, period);
@@ -646,6 +681,7 @@ engine_decode_pset_chunk(struct engine *g, int zone, enum period_kind kind,
 out:
 	for (k = 0; k < DIM_COUNT; k++)
 		free(map[k]);
+	free(ent);
 	return rc;
 }
 

@@ -111,6 +111,8 @@ void engine_clear_dirty(struct engine *);
 void engine_encode_user(const struct engine *, uint32_t uid, struct enc *);
 int engine_decode_user(struct engine *, struct strv user_id,
     const void *buf, size_t len);
+/* Look-ahead hint for loading: requests the user's dictionary slot. */
+void engine_prefetch_user(const struct engine *, struct strv user_id);
 /*
  * Entries of a period set added since it was last committed, as one
  * record; returns the entry count to pass to pset_set_committed once the
