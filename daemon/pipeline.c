@@ -2133,8 +2133,10 @@ pipeline_run(struct pipeline *p)
 		if ((p->assign_all ? live_assign_all(p, &cause) :
 		    live_subscribe(p, &cause)) != 0)
 			goto fail;
-		if (p->stopping)	/* SIGTERM while waiting for the topic */
+		if (p->stopping) {	/* SIGTERM while waiting for the topic */
+			log_notice("stopped during start-up", NULL);
 			return p->exit_code;
+		}
 		if (loop_start(p) != 0)
 			return 1;
 		event_base_dispatch(p->base);
