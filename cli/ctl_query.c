@@ -58,8 +58,9 @@ view_free(struct view *v)
 		store_close(v->store);
 }
 
+/* users: load the user records too (the sessions report needs them). */
 static int
-view_open(struct view *v, const char *dir, char **cause)
+view_open(struct view *v, const char *dir, bool users, char **cause)
 {
 	struct store_opts so = { 0 };
 	struct engine_conf conf = { 0 };
@@ -105,7 +106,8 @@ view_open(struct view *v, const char *dir, char **cause)
 	v->eng = xcalloc(n ? n : 1, sizeof *v->eng);
 	for (i = 0; i < n; i++) {
 		v->eng[v->neng++] = engine_new(&conf, v->meta, &cb);
-		if (persist_load_partition(v->store, v->eng[i], parts[i],
+		if ((users ? persist_load_partition :
+		    persist_load_partition_sets)(v->store, v->eng[i], parts[i],
 		    v->zones, v->nzones, cause) != 0) {
 			free(parts);
 			return -1;
@@ -510,7 +512,7 @@ ctl_query(struct ctl *ctl, int argc, char **argv)
 	if (state == NULL)
 		return ctl_usage_error(CMD, "--state DIR or --admin URL is "
 		    "required");
-	if (view_open(&v, state, &cause) != 0) {
+	if (view_open(&v, state, strcmp(what, "sessions") == 0, &cause) != 0) {
 		ctl_warn(CMD, "%s: %s", state, cause);
 		free(cause);
 		view_free(&v);

@@ -54,9 +54,9 @@ active_key_parse(const void *k, size_t kl, struct active_key *out)
 	return true;
 }
 
-int
-persist_load_partition(struct store *st, struct engine *g, int32_t part,
-    struct tzcal *const *zones, size_t nzones, char **cause)
+static int
+load_partition(struct store *st, struct engine *g, int32_t part,
+    struct tzcal *const *zones, size_t nzones, bool users, char **cause)
 {
 	uint8_t prefix[4];
 	struct store_iter *it;
@@ -79,7 +79,7 @@ persist_load_partition(struct store *st, struct engine *g, int32_t part,
 	 */
 	it = store_iter_prefix(st, STORE_CF_USERS, prefix, 4);
 	enc_init(&buf);
-	for (more = true; rc == 0 && more;) {
+	for (more = users; rc == 0 && more;) {
 		size_t n = 0, i;
 
 		enc_reset(&buf);
@@ -161,6 +161,20 @@ persist_load_partition(struct store *st, struct engine *g, int32_t part,
 		free(val);
 	}
 	return rc;
+}
+
+int
+persist_load_partition(struct store *st, struct engine *g, int32_t part,
+    struct tzcal *const *zones, size_t nzones, char **cause)
+{
+	return load_partition(st, g, part, zones, nzones, true, cause);
+}
+
+int
+persist_load_partition_sets(struct store *st, struct engine *g,
+    int32_t part, struct tzcal *const *zones, size_t nzones, char **cause)
+{
+	return load_partition(st, g, part, zones, nzones, false, cause);
 }
 
 void

@@ -24,6 +24,11 @@ struct tzcal;
 /* Partition state: users, period-set chunks, clock. */
 int persist_load_partition(struct store *, struct engine *, int32_t partition,
     struct tzcal *const *zones, size_t nzones, char **cause);
+/* The same without the user records: what DAU/MAU reports need (the
+ * users in the sets are known by their entries). */
+int persist_load_partition_sets(struct store *, struct engine *,
+    int32_t partition, struct tzcal *const *zones, size_t nzones,
+    char **cause);
 void persist_save_partition(struct store_batch *, struct engine *,
     int32_t partition, struct tzcal *const *zones);
 void persist_committed(struct engine *);

@@ -784,6 +784,28 @@ store_iter_free(struct store_iter *si)
 }
 
 int
+store_flush(struct store *s, char **cause)
+{
+	rocksdb_flushoptions_t *fo;
+	char *err = NULL;
+	int i;
+
+	if (s->read_only)
+		return 0;
+	fo = rocksdb_flushoptions_create();
+	rocksdb_flushoptions_set_wait(fo, 1);
+	for (i = 0; i < STORE_NCF && err == NULL; i++)
+		if (s->cf[i] != NULL)
+			rocksdb_flush_cf(s->db, fo, s->cf[i], &err);
+	rocksdb_flushoptions_destroy(fo);
+	if (err != NULL) {
+		store_cause(cause, err, "flush");
+		return -1;
+	}
+	return 0;
+}
+
+int
 store_checkpoint(struct store *s, const char *dir, char **cause)
 {
 	rocksdb_checkpoint_t	*cp;

@@ -942,27 +942,39 @@ test_read_only_missing_cf(void **state)
 	store_close(s);
 }
 
+/* Users "user000".. with the value "state" in one batch; every `every`th
+ * (0: none) also gets "set" in the active family. */
+static void
+put_users(struct store *s, int n, int every)
+{
+	struct store_batch	*b = store_batch_new();
+	char			 key[16], *cause = NULL;
+	int			 i;
+
+	for (i = 0; i < n; i++) {
+		snprintf(key, sizeof key, "user%03d", i);
+		store_batch_put(b, STORE_CF_USERS, key, strlen(key), "state",
+		    5);
+		if (every > 0 && i % every == 0)
+			store_batch_put(b, STORE_CF_ACTIVE, key, strlen(key),
+			    "set", 3);
+	}
+	assert_int_equal(store_write(s, b, &cause), 0);
+	store_batch_free(b);
+}
+
 static void
 test_properties(void **state)
 {
 	struct fixture		*f = *state;
 	struct store		*s;
-	struct store_batch	*b;
 	struct store_opts	 so = { .memory_limit = 32 << 20 };
-	char			 key[16], *cp, *cause = NULL;
-	int			 i;
+	char			*cp, *cause = NULL;
 
 	s = open_ok(f->dir, &so);
 	assert_int_equal(store_property(s, STORE_CF_USERS,
 	    "rocksdb.estimate-num-keys"), 0);
-	b = store_batch_new();
-	for (i = 0; i < 100; i++) {
-		snprintf(key, sizeof key, "user%03d", i);
-		store_batch_put(b, STORE_CF_USERS, key, strlen(key), "state",
-		    5);
-	}
-	assert_int_equal(store_write(s, b, &cause), 0);
-	store_batch_free(b);
+	put_users(s, 100, 0);
 	/* Exact while everything is in one memtable. */
 	assert_int_equal(store_property(s, STORE_CF_USERS,
 	    "rocksdb.estimate-num-keys"), 100);
@@ -986,6 +998,47 @@ test_properties(void **state)
 	    "rocksdb.block-cache-usage"), (int64_t)store_block_cache_usage(s));
 	assert_int_equal(store_property(s, STORE_CF_USERS,
 	    "rocksdb.estimate-num-keys"), 100);
+	store_close(s);
+}
+
+/* A flush leaves the memtables empty, and a later open has no log to
+ * replay into them. */
+static void
+test_flush(void **state)
+{
+	struct fixture		*f = *state;
+	struct store		*s;
+	struct store_opts	 so = { .memory_limit = 32 << 20 };
+	char			*cause = NULL;
+
+	s = open_ok(f->dir, &so);
+	put_users(s, 100, 10);
+	assert_int_equal(store_property(s, STORE_CF_USERS,
+	    "rocksdb.num-entries-active-mem-table"), 100);
+	assert_int_equal(store_property(s, STORE_CF_ACTIVE,
+	    "rocksdb.num-entries-active-mem-table"), 10);
+	assert_int_equal(store_property(s, STORE_CF_USERS,
+	    "rocksdb.live-sst-files-size"), 0);
+	assert_int_equal(store_flush(s, &cause), 0);
+	assert_null(cause);
+	assert_int_equal(store_property(s, STORE_CF_USERS,
+	    "rocksdb.num-entries-active-mem-table"), 0);
+	assert_int_equal(store_property(s, STORE_CF_ACTIVE,
+	    "rocksdb.num-entries-active-mem-table"), 0);
+	assert_true(store_property(s, STORE_CF_USERS,
+	    "rocksdb.live-sst-files-size") > 0);
+	assert_true(store_property(s, STORE_CF_ACTIVE,
+	    "rocksdb.live-sst-files-size") > 0);
+	store_close(s);
+
+	so.read_only = true;
+	s = open_ok(f->dir, &so);
+	assert_int_equal(store_property(s, STORE_CF_USERS,
+	    "rocksdb.num-entries-active-mem-table"), 0);
+	expect_str(s, STORE_CF_USERS, "user099", "state");
+	expect_str(s, STORE_CF_ACTIVE, "user090", "set");
+	/* A read-only store has nothing to flush. */
+	assert_int_equal(store_flush(s, &cause), 0);
 	store_close(s);
 }
 
@@ -1098,6 +1151,7 @@ main(int argc, char **argv)
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_read_only_missing_cf,
 		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_flush, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_properties, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_write_buffer_budget,
