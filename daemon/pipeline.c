@@ -1756,6 +1756,7 @@ live_subscribe(struct pipeline *p, char **cause)
 		*cause = xasprintf("subscribe: %s", rd_kafka_err2str(err));
 		return -1;
 	}
+	p->subscribed = true;
 	return 0;
 }
 
@@ -2239,15 +2240,16 @@ producer_close(struct pipeline *p)
  * the group did that. Such a consumer holds nothing (no partition, and
  * offsets live in the state), so it is left to the exit instead: the
  * group drops the member after its session timeout, as after a kill. The
- * handle stays referenced, so that leak checkers see it as reachable.
+ * handle stays referenced, so that leak checkers see it as reachable
+ * (volatile: a pointer that is only stored was optimized away). A consumer
+ * that never subscribed (a start that failed earlier) is closed as usual.
  */
-static rd_kafka_t *abandoned_consumer;
+static rd_kafka_t *volatile abandoned_consumer;
 
 static void
 consumer_close(struct pipeline *p)
 {
-	if (p->sticky_close_bug && !p->assign_all && !p->once &&
-	    !p->ever_assigned) {
+	if (p->sticky_close_bug && p->subscribed && !p->ever_assigned) {
 		log_notice("leaving the consumer group without closing: no "
 		    "assignment yet, and this librdkafka aborts on that close",
 		    "librdkafka=%s", rd_kafka_version_str());

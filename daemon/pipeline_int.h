@@ -59,6 +59,7 @@ struct pipeline {
 	bool                  once;
 	bool                  assign_all;	/* input.assign = all */
 	bool                  sticky_close_bug;	/* see consumer_close */
+	bool                  subscribed;	/* to the group */
 	bool                  ever_assigned;	/* by the group */
 	const char           *topic_in;
 	const char           *topic_meta;
