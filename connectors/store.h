@@ -104,10 +104,11 @@ bool		 store_iter_next(struct store_iter *, const void **k,
 int		 store_iter_error(struct store_iter *, char **cause);
 void		 store_iter_free(struct store_iter *);
 
+/* Memtables into table files, so that the next open replays no log; a
+ * read-only store has nothing to flush. */
+int		 store_flush(struct store *, char **cause);
 /* RocksDB checkpoint (hard links where possible) into dir, which must not
  * exist; consistent with the last store_write. Needs a read-write store. */
-/* Memtables into table files, so that the next open replays no log. */
-int		 store_flush(struct store *, char **cause);
 int		 store_checkpoint(struct store *, const char *dir, char **cause);
 
 /* Numeric property of a column family ("rocksdb.estimate-num-keys",

@@ -1539,17 +1539,6 @@ on_load(evutil_socket_t fd, short what, void *arg)
 		    u64map_count(p->parts));
 }
 
-/* Whether a list-valued librdkafka property names ITEM. */
-static bool
-conf_has(const rd_kafka_conf_t *conf, const char *name, const char *item)
-{
-	char buf[256];
-	size_t len = sizeof buf;
-
-	return rd_kafka_conf_get(conf, name, buf, &len) == RD_KAFKA_CONF_OK &&
-	    strstr(buf, item) != NULL;
-}
-
 static int
 kafka_setup(struct pipeline *p, char **cause)
 {
@@ -1632,9 +1621,6 @@ kafka_setup(struct pipeline *p, char **cause)
 		return -1;
 	if (!p->once)
 		rd_kafka_conf_set_rebalance_cb(conf, rebalance_cb);
-	p->sticky_close_bug = rd_kafka_version() < 0x020300ff &&
-	    conf_has(conf, "partition.assignment.strategy",
-	    "cooperative-sticky");
 	p->consumer = rd_kafka_new(RD_KAFKA_CONSUMER, conf, errstr,
 	    sizeof errstr);
 	if (p->consumer == NULL) {
@@ -2233,6 +2219,17 @@ producer_close(struct pipeline *p)
 	rd_kafka_destroy(p->producer);
 }
 
+/* Whether a list-valued librdkafka property names ITEM. */
+static bool
+conf_has(const rd_kafka_conf_t *conf, const char *name, const char *item)
+{
+	char buf[256];
+	size_t len = sizeof buf;
+
+	return rd_kafka_conf_get(conf, name, buf, &len) == RD_KAFKA_CONF_OK &&
+	    strstr(buf, item) != NULL;
+}
+
 /*
  * librdkafka before 2.3 aborts on an assertion when a cooperative-sticky
  * consumer is closed after joining its group and before its first
@@ -2249,7 +2246,10 @@ static rd_kafka_t *volatile abandoned_consumer;
 static void
 consumer_close(struct pipeline *p)
 {
-	if (p->sticky_close_bug && p->subscribed && !p->ever_assigned) {
+	if (p->subscribed && !p->ever_assigned &&
+	    rd_kafka_version() < 0x020300ff &&
+	    conf_has(rd_kafka_conf(p->consumer),
+	    "partition.assignment.strategy", "cooperative-sticky")) {
 		log_notice("leaving the consumer group without closing: no "
 		    "assignment yet, and this librdkafka aborts on that close",
 		    "librdkafka=%s", rd_kafka_version_str());

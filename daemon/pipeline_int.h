@@ -58,7 +58,6 @@ struct pipeline {
 	const struct config  *cfg;
 	bool                  once;
 	bool                  assign_all;	/* input.assign = all */
-	bool                  sticky_close_bug;	/* see consumer_close */
 	bool                  subscribed;	/* to the group */
 	bool                  ever_assigned;	/* by the group */
 	const char           *topic_in;

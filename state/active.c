@@ -250,15 +250,16 @@ pset_probe(const struct pset *s, uint32_t uid)
 	return i;
 }
 
+/* A slot table of 2^nbits slots (more than now), the entries hashed in. */
 static void
-pset_grow(struct active *a, struct pset *s)
+pset_resize(struct active *a, struct pset *s, uint32_t nbits)
 {
 	struct pcache *c = pcache_of(a, s->zone, (enum period_kind)s->kind,
 	    s->period);
 	uint32_t i;
 
 	free(s->slots);
-	s->nbits++;
+	s->nbits = nbits;
 	s->slots = xcalloc((size_t)1 << s->nbits, sizeof *s->slots);
 	for (i = 0; i < s->n; i++)
 		s->slots[pset_probe(s, s->ent[i].uid)] = s->ent[i].uid + 1;
@@ -394,7 +395,7 @@ pset_add(struct active *a, struct pset *s, uint32_t uid, uint64_t uhash,
 	/* Load factor at most 3/4: a slot is 4 bytes, so even a long probe
 	 * stays within a line or two (both are prefetched). */
 	if (s->n * 4 > ((size_t)3 << s->nbits))
-		pset_grow(a, s);
+		pset_resize(a, s, s->nbits + 1);
 	return true;
 }
 
@@ -525,10 +526,8 @@ active_load_reserve(struct active *a, int zone, enum period_kind kind,
 	/* The load factor pset_add keeps, reached in one growth. */
 	for (nbits = s->nbits; want * 4 > ((size_t)3 << nbits); nbits++)
 		;
-	if (nbits > s->nbits) {
-		s->nbits = nbits - 1;
-		pset_grow(a, s);
-	}
+	if (nbits > s->nbits)
+		pset_resize(a, s, nbits);
 }
 
 void
