@@ -3,7 +3,8 @@
  *
  * Options are built in three layers, later ones winning:
  *   1. store defaults: max_open_files 512, write_buffer_size limit/16
- *      (1..64 MiB), a small info log;
+ *      (1..64 MiB), a small info log, no compression on levels 0 and 1
+ *      (unless the options string names a compression option);
  *   2. the user's options string (rocksdb_get_options_from_string), which
  *      may change any of those and any other DB or column-family option;
  *   3. the memory cap: the block-based table factory (shared LRU cache of
@@ -140,6 +141,15 @@ store_clamp(uint64_t v, uint64_t lo, uint64_t hi)
 	return v;
 }
 
+/* RocksDB's default number of levels. */
+#define STORE_LEVELS	7
+static const int store_compression[STORE_LEVELS] = {
+	rocksdb_no_compression, rocksdb_no_compression,
+	rocksdb_snappy_compression, rocksdb_snappy_compression,
+	rocksdb_snappy_compression, rocksdb_snappy_compression,
+	rocksdb_snappy_compression,
+};
+
 /* The three option layers described at the top of this file. */
 static rocksdb_options_t *
 store_make_options(const struct store_opts *so, struct store *s,
@@ -161,6 +171,15 @@ store_make_options(const struct store_opts *so, struct store *s,
 	 * full file system), instead of letting the failed commit stop the
 	 * daemon with its error. The daemon reports state errors itself. */
 	rocksdb_options_set_info_log_level(base, STORE_INFO_LOG_HEADER);
+	/* Flushes and the first compaction write uncompressed (a --once over
+	 * 2M events spent a tenth of its CPU in snappy and finished 0.5 s
+	 * sooner without); deeper levels, where most of a large state
+	 * settles, stay snappy. An options string that names any
+	 * compression option decides alone: compression_per_level would
+	 * otherwise silently override its `compression`. */
+	if (so->options == NULL || strstr(so->options, "compression") == NULL)
+		rocksdb_options_set_compression_per_level(base,
+		    store_compression, STORE_LEVELS);
 
 	opts = base;
 	if (so->options != NULL && *so->options != '\0') {

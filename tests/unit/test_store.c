@@ -1064,6 +1064,47 @@ write_users_6m(struct store *s)
 	store_batch_free(b);
 }
 
+/* Bytes of table files in the users family after writing write_users_6m's
+ * highly compressible records with these options and flushing. */
+static int64_t
+flushed_size(const char *dir, const char *options)
+{
+	struct store		*s;
+	struct store_opts	 so = { .memory_limit = 256 << 20 };
+	char			*cause = NULL;
+	int64_t			 size;
+
+	so.options = options;
+	s = open_ok(dir, &so);
+	write_users_6m(s);
+	assert_int_equal(store_flush(s, &cause), 0);
+	size = store_property(s, STORE_CF_USERS, "rocksdb.live-sst-files-size");
+	store_close(s);
+	return size;
+}
+
+/*
+ * Flushes write level 0 uncompressed by default: 6,144,000 bytes of
+ * values (plus keys and the table's own blocks) reach the disk as they
+ * are. An options string naming a compression option replaces the
+ * default (compression_per_level would otherwise override it): snappy
+ * shrinks the same 'x' runs to a small fraction.
+ */
+static void
+test_compression_default(void **state)
+{
+	struct fixture	*f = *state;
+	char		*dir2 = xasprintf("%s/snappy", f->tmp);
+	int64_t		 plain, snappy;
+
+	plain = flushed_size(f->dir, NULL);
+	assert_true(plain >= 6144000);
+	snappy = flushed_size(dir2, "compression=kSnappyCompression");
+	assert_true(snappy > 0);
+	assert_true(snappy < 1000000);
+	free(dir2);
+}
+
 /*
  * The write-buffer budget (memory_limit / 4) wins over a large
  * write_buffer_size from the options string: 6 MiB written under a 2 MiB
@@ -1152,6 +1193,8 @@ main(int argc, char **argv)
 		cmocka_unit_test_setup_teardown(test_read_only_missing_cf,
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_flush, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_compression_default, setup,
+		    teardown),
 		cmocka_unit_test_setup_teardown(test_properties, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_write_buffer_budget,
