@@ -18,8 +18,12 @@
  *
  * usage: bench_producer BOOTSTRAP TOPIC RATE SECONDS [--users U] [--digits D]
  *            [--probes N --admin HOST:PORT [--sessions TOPIC]] [--tag T]
+ *            [--probe-log FILE]
  * Prints one line "produced N seconds S rate R", then per measured latency
- * "state|close n N lost L p50 X p99 Y max Z" in milliseconds.
+ * "state|close n N lost L p50 X p99 Y max Z" in milliseconds. --probe-log
+ * writes one line per probe, "user sent state close": the produce time in
+ * ms since the first record and each latency in ms (-1: not seen), to
+ * find out what the slow ones have in common.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -207,6 +211,27 @@ cmp_double(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
+static int
+probe_log(const char *path, double t0)
+{
+	FILE *f = fopen(path, "w");
+	int i;
+
+	if (f == NULL)
+		return -1;
+	for (i = 0; i < nprobes; i++) {
+		double sent = atomic_load(&probes[i].sent);
+		double st = atomic_load(&probes[i].state);
+		double cl = atomic_load(&probes[i].closed);
+
+		if (sent == 0)
+			continue;
+		fprintf(f, "%s %.1f %.1f %.1f\n", probes[i].user, sent - t0,
+		    st > 0 ? st - sent : -1, cl > 0 ? cl - sent : -1);
+	}
+	return fclose(f);
+}
+
 static void
 report(const char *what, bool closed)
 {
@@ -318,7 +343,7 @@ produce(rd_kafka_t *rk, rd_kafka_topic_t *t, struct codec *cx, struct enc *e,
 int
 main(int argc, char **argv)
 {
-	const char *admin = NULL, *sessions = NULL, *tag = "0";
+	const char *admin = NULL, *sessions = NULL, *tag = "0", *plog = NULL;
 	unsigned long users = 1000000;
 	int digits = 6;
 	double rate, seconds, t0, next_probe = 0, interval = 0, elapsed;
@@ -352,6 +377,8 @@ main(int argc, char **argv)
 			sessions = argv[++i];
 		else if (strcmp(argv[i], "--tag") == 0)
 			tag = argv[++i];
+		else if (strcmp(argv[i], "--probe-log") == 0)
+			plog = argv[++i];
 		else
 			goto usage;
 	}
@@ -459,6 +486,9 @@ main(int argc, char **argv)
 		rd_kafka_consumer_close(ca.rk);
 		rd_kafka_destroy(ca.rk);
 	}
+	if (plog != NULL && nprobes > 0 && probe_log(plog, t0) != 0)
+		fprintf(stderr, "bench_producer: %s: %s\n", plog,
+		    strerror(errno));
 	fflush(stdout);
 	enc_free(&e);
 	codec_free(cx);
@@ -471,6 +501,6 @@ main(int argc, char **argv)
 usage:
 	fprintf(stderr, "usage: bench_producer BOOTSTRAP TOPIC RATE SECONDS "
 	    "[--users U] [--digits D] [--probes N --admin HOST:PORT "
-	    "[--sessions TOPIC]] [--tag T]\n");
+	    "[--sessions TOPIC]] [--tag T] [--probe-log FILE]\n");
 	return 2;
 }
