@@ -2094,6 +2094,27 @@ pipeline_set_reload(struct pipeline *p,
 	p->reload_arg = arg;
 }
 
+/*
+ * At a clean end. The state is read next (queries, snapshots, the next
+ * start), each open of it replaying the log of what is still in the
+ * memtables: tens of MB after a large backfill or a busy live run, ~1 s
+ * per `activityctl query` and as much again before a restart can assign.
+ * Written out once here instead (after a kill the next open replays).
+ */
+static void
+state_flush(struct pipeline *p)
+{
+	char *cause = NULL;
+
+	if (p->store == NULL || p->state_failed)
+		return;
+	if (store_flush(p->store, &cause) != 0) {
+		log_warn("cannot flush the state; the next open replays its "
+		    "log", "error=\"%s\"", cause);
+		free(cause);
+	}
+}
+
 int
 pipeline_run(struct pipeline *p)
 {
@@ -2154,18 +2175,7 @@ pipeline_run(struct pipeline *p)
 	if (p->once) {
 		int64_t el;
 
-		/*
-		 * The state is read next (queries, snapshots, the next run),
-		 * each open of it replaying the log of what is still in the
-		 * memtables: tens of MB after a large backfill, ~1 s per
-		 * `activityctl query`. Written out once here instead.
-		 */
-		if (store_flush(p->store, &cause) != 0) {
-			log_warn("cannot flush the state; the next open "
-			    "replays its log", "error=\"%s\"", cause);
-			free(cause);
-			cause = NULL;
-		}
+		state_flush(p);
 		el = pipeline_mono_ms() - p->t_start;
 		log_info("backfill done", "records=%" PRIu64 " sessions=%"
 		    PRIu64 " metrics=%" PRIu64 " dead_letters=%" PRIu64
@@ -2278,6 +2288,10 @@ pipeline_free(struct pipeline *p)
 		rd_kafka_consumer_close(p->meta_consumer);
 		rd_kafka_destroy(p->meta_consumer);
 	}
+	/* Live: after the consumer's close, whose revocation commits once
+	 * more (--once flushes in pipeline_run, where it is timed). */
+	if (!p->once)
+		state_flush(p);
 	for (i = 0; i < OUT_NTOPICS; i++)
 		if (p->rkt_out[i] != NULL)
 			rd_kafka_topic_destroy(p->rkt_out[i]);

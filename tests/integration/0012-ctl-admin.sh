@@ -127,6 +127,9 @@ rc=0
 kill -TERM "$DPID"
 wait "$DPID" || rc=$?
 [ "$rc" -eq 0 ] || fail "daemon exit $rc: $(tail -5 "$T/d.err")"
+# A clean stop writes the memtables out: the next open has no log to replay.
+wal=$(cat "$T"/state/*.log | wc -c)
+expect_eq "bytes in the state's write-ahead log after SIGTERM" "$wal" 0
 
 for q in dau mau; do
 	"$CTL" query "$q" --state "$T/state" --format csv >"$T/state.$q"
