@@ -12,8 +12,9 @@
  *
  * A slot is 8 bytes: the upper 48 bits of the user-id hash, and the
  * partition + 1 in the low 16 bits (0 = empty), in an open-addressing
- * table with linear probing, load factor at most 3/4. Two users whose
- * hashes agree on those 48 bits look alike, so on such a match across
+ * table with linear probing, load factor at most 3/4 (growth moves the
+ * old table's slots a few per add, so no add stops for long). Two users
+ * whose hashes agree on those 48 bits look alike, so on such a match across
  * partitions the caller is asked whether the other partition really holds
  * the user (by name): a collision neither hides an overlap nor raises a
  * false one. A partition above OWNERS_MAX_PARTITION cannot be stored;

@@ -1,8 +1,9 @@
 /*
  * Unit tests for state/owners: a user recorded once per partition, overlap
  * found across partitions, hashes alike on their upper 48 bits settled by
- * the caller's name check (no false alarm, no missed overlap), growth,
- * dropping a partition, partitions out of range.
+ * the caller's name check (no false alarm, no missed overlap), growth
+ * (moved a few slots per add), dropping a partition, partitions out of
+ * range.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -163,6 +164,79 @@ grows_and_keeps_every_user(void **st)
 	owners_free(o);
 }
 
+/* Users added until the 1024-slot table passes 3/4 and starts growing. */
+#define TO_GROW	769
+
+/*
+ * Growth moves the old table's slots a few per add instead of all at
+ * once: right after the 769th user, and after the next add, both tables
+ * are held (1024 + 2048 slots); after 128 adds (8 slots each) the old
+ * table is gone. Wherever the move is, every user stays known, is found
+ * in another partition, and a user alike on 48 bits in a third partition
+ * costs one name check (a moved slot's copy is not asked about twice).
+ */
+static void
+growth_moves_a_few_slots_per_add(void **st)
+{
+	struct owners *o = owners_new();
+	uint64_t i;
+	size_t base = owners_memory(o) - 1024 * 8;
+
+	(void)st;
+	for (i = 0; i < TO_GROW; i++)
+		assert_int_equal(owners_add(o, spread(i), (int32_t)(i % 4),
+		    never_asked, NULL), OWNERS_NEW);
+	assert_int_equal(owners_memory(o), base + (1024 + 2048) * 8);
+	for (i = 0; i < TO_GROW; i++) {
+		struct oracle yes = { .nasked = 0 }, no = { .nasked = 0 };
+		int32_t p = (int32_t)(i % 4);
+
+		yes.holds[p] = true;
+		assert_int_equal(owners_add(o, spread(i), p, never_asked,
+		    NULL), OWNERS_KNOWN);
+		if (i == 0)
+			assert_int_equal(owners_memory(o),
+			    base + (1024 + 2048) * 8);
+		assert_int_equal(owners_add(o, spread(i), p + 4, ask, &yes),
+		    OWNERS_OVERLAP);
+		assert_int_equal(yes.nasked, 1);
+		assert_int_equal(yes.asked[0], p);
+		if (i < 64) {
+			/* Upper 48 bits alike, another user (p answers no). */
+			assert_int_equal(owners_add(o, spread(i) ^ 1, 9, ask,
+			    &no), OWNERS_NEW);
+			assert_int_equal(no.nasked, 1);
+			assert_int_equal(no.asked[0], p);
+		}
+		if (i == 63)	/* 3 x 64 adds: every old slot moved */
+			assert_int_equal(owners_memory(o), base + 2048 * 8);
+	}
+	assert_int_equal(owners_count(o), TO_GROW + 64);
+	owners_free(o);
+}
+
+/* Dropping a partition in the middle of a move finishes the move. */
+static void
+drop_partition_while_moving(void **st)
+{
+	struct owners *o = owners_new();
+	struct oracle q = { .holds = { false } };
+	uint64_t i;
+
+	(void)st;
+	for (i = 0; i < TO_GROW + 10; i++)
+		owners_add(o, spread(i), (int32_t)(i % 4), never_asked, NULL);
+	owners_drop_partition(o, 3);
+	assert_int_equal(owners_count(o), (TO_GROW + 10) - (TO_GROW + 10) / 4);
+	for (i = 0; i < TO_GROW + 10; i++)
+		assert_int_equal(owners_add(o, spread(i), i % 4 == 3 ? 5 :
+		    (int32_t)(i % 4), ask, &q), i % 4 == 3 ? OWNERS_NEW :
+		    OWNERS_KNOWN);
+	assert_int_equal(q.nasked, 0);
+	assert_false(owners_overlap(o));
+	owners_free(o);
+}
+
 static void
 drop_partition_forgets_its_users(void **st)
 {
@@ -225,6 +299,8 @@ main(void)
 		cmocka_unit_test(alike_in_one_partition_share_a_slot),
 		cmocka_unit_test(grows_and_keeps_every_user),
 		cmocka_unit_test(drop_partition_forgets_its_users),
+		cmocka_unit_test(growth_moves_a_few_slots_per_add),
+		cmocka_unit_test(drop_partition_while_moving),
 		cmocka_unit_test(partition_out_of_range_is_overlap),
 	};
 
