@@ -44,6 +44,7 @@
 #include "persist.h"
 #include "rollup.h"
 #include "store.h"
+#include "writer.h"
 #include "tzcal.h"
 #include "u64map.h"
 #include "xmalloc.h"
@@ -771,56 +772,54 @@ part_save(struct pipeline *p, struct part *pt)
 	pt->saved = true;
 }
 
-/*
- * Writes the batch: the partitions saved into it, the metadata offsets and,
- * with outputs, every output produced since the last write, which must all
- * come from those partitions (or from metadata); then hands the outputs to
- * the producer. Without, they stay where they are (once_step produces them
- * itself). t0: when the commit started, for its duration.
- */
-static int
-commit_write(struct pipeline *p, int64_t t0, bool outputs)
+/* The batch could not be written: stop without advancing anything. */
+static void
+write_failed(struct pipeline *p, char *cause)
 {
-	size_t pos = 0, i;
-	uint64_t key;
-	void *val;
-	char *cause = NULL;
+	log_error("state commit failed; stopping without advancing "
+	    "offsets", "error=\"%s\"", cause);
+	free(cause);
+	p->state_failed = true;
+	p->exit_code = 1;
+	p->stopping = true;
+	if (p->base != NULL)
+		event_base_loopbreak(p->base);
+}
+
+/* Puts the metadata offsets and the pages of out[0..n) into the batch. */
+static void
+commit_prepare(struct pipeline *p, struct outrec **out, size_t nout)
+{
+	size_t i, j;
 	int32_t mp;
-	int64_t t1, t2, now;
-	size_t nops, nbytes, nout = outputs ? p->nfresh : 0;
 
 	for (mp = 0; mp < p->meta_nparts; mp++)
 		if (p->meta_next[mp] >= 0)
 			persist_put_offset(p->batch, p->topic_meta, mp,
 			    p->meta_next[mp]);
 	for (i = 0; i < nout; i += OUTPAGE_MAX) {
-		size_t n = nout - i < OUTPAGE_MAX ? nout - i : OUTPAGE_MAX, j;
+		size_t n = nout - i < OUTPAGE_MAX ? nout - i : OUTPAGE_MAX;
 		uint64_t page = p->next_seq++;
 
 		for (j = 0; j < n; j++)
-			p->fresh[i + j]->page = page;
+			out[i + j]->page = page;
 		u64map_put(p->pages, page, (void *)(uintptr_t)n);
-		persist_put_outpage(p->batch, page, p->fresh + i, n);
+		persist_put_outpage(p->batch, page, out + i, n);
 	}
-	t1 = pipeline_mono_ms();
 	if (p->fail_after_records > 0 && p->n_in >= p->fail_after_records)
 		store_fail_writes(p->store, "injected fault "
 		    "(ACTIVITYD_FAULT_FAIL_AFTER_RECORDS)");
-	if (store_write(p->store, p->batch, &cause) != 0) {
-		log_error("state commit failed; stopping without advancing "
-		    "offsets", "error=\"%s\"", cause);
-		free(cause);
-		p->state_failed = true;
-		p->exit_code = 1;
-		p->stopping = true;
-		if (p->base != NULL)
-			event_base_loopbreak(p->base);
-		return -1;
-	}
-	t2 = pipeline_mono_ms();
-	nops = store_batch_count(p->batch);
-	nbytes = store_batch_bytes(p->batch);
-	store_batch_clear(p->batch);
+}
+
+/* The partitions saved into the batch: their next save carries only what
+ * changes from now on. */
+static void
+commit_mark(struct pipeline *p)
+{
+	size_t pos = 0;
+	uint64_t key;
+	void *val;
+
 	while (u64map_next(p->parts, &pos, &key, &val)) {
 		struct part *pt = val;
 
@@ -828,21 +827,117 @@ commit_write(struct pipeline *p, int64_t t0, bool outputs)
 			persist_committed(pt->eng);
 		pt->saved = false;
 	}
-	/* Durable now: hand the outputs to the producer. */
-	now = now_ms();
-	produce_many(p, p->fresh, nout, now);
-	if (outputs) {
-		p->nfresh = 0;
-		p->fresh_bytes = 0;
-	}
+}
+
+/* The batch is durable: hand its outputs to the producer. */
+static void
+commit_done(struct pipeline *p, int64_t t0, struct outrec **out, size_t nout,
+    int64_t write_ms, size_t nops, size_t nbytes)
+{
+	produce_many(p, out, nout, now_ms());
 	produce_retries(p);
 	rd_kafka_poll(p->producer, 0);
 	pipeline_observe_commit(p, (double)(pipeline_mono_ms() - t0) / 1000.0);
 	log_debug("committed", "ms=%" PRId64 " write_ms=%" PRId64 " ops=%zu "
-	    "bytes=%zu", pipeline_mono_ms() - t0, t2 - t1, nops, nbytes);
+	    "bytes=%zu", pipeline_mono_ms() - t0, write_ms, nops, nbytes);
 	if (++p->nwrites == p->kill_after_writes)
 		raise(SIGKILL);
+}
+
+/*
+ * Collects the writer's write once it is over (waits for it with wait)
+ * and produces its outputs. -1 when it failed: the daemon stops, and its
+ * outputs stay in sent, never produced.
+ */
+static int
+writer_settle(struct pipeline *p, bool wait)
+{
+	struct store_batch *b = NULL;
+	char *cause = NULL;
+	int rc;
+
+	if (p->writer == NULL)
+		return 0;
+	rc = writer_collect(p->writer, wait, &b, &cause);
+	if (rc == 0)
+		return 0;
+	p->spare = b;
+	if (rc < 0) {
+		write_failed(p, cause);
+		return -1;
+	}
+	commit_done(p, p->sent_t0, p->sent, p->nsent,
+	    pipeline_mono_ms() - p->sent_t1, p->sent_ops, p->sent_bytes);
+	p->nsent = 0;
 	return 0;
+}
+
+/*
+ * Writes the batch: the partitions saved into it, the metadata offsets and,
+ * with outputs, every output produced since the last write, which must all
+ * come from those partitions (or from metadata); then hands the outputs to
+ * the producer. Without, they stay where they are (once_step produces them
+ * itself). A write of the writer's goes first. t0: when the commit
+ * started, for its duration.
+ */
+static int
+commit_write(struct pipeline *p, int64_t t0, bool outputs)
+{
+	char *cause = NULL;
+	int64_t t1, t2;
+	size_t nops, nbytes, nout = outputs ? p->nfresh : 0;
+
+	if (writer_settle(p, true) != 0)
+		return -1;
+	commit_prepare(p, p->fresh, nout);
+	t1 = pipeline_mono_ms();
+	if (store_write(p->store, p->batch, &cause) != 0) {
+		write_failed(p, cause);
+		return -1;
+	}
+	t2 = pipeline_mono_ms();
+	nops = store_batch_count(p->batch);
+	nbytes = store_batch_bytes(p->batch);
+	store_batch_clear(p->batch);
+	commit_mark(p);
+	commit_done(p, t0, p->fresh, nout, t2 - t1, nops, nbytes);
+	if (outputs) {
+		p->nfresh = 0;
+		p->fresh_bytes = 0;
+	}
+	return 0;
+}
+
+/*
+ * The same on the writer's thread: the batch and the outputs so far are
+ * handed over, and the loop goes on consuming; writer_settle produces the
+ * outputs once the write is over. The partitions are marked committed now,
+ * as once_step does: events change them meanwhile, and a failed write
+ * stops the daemon, so the marks are never used wrongly.
+ */
+static void
+commit_submit(struct pipeline *p, int64_t t0)
+{
+	struct outrec **o = p->sent;
+	size_t cap = p->capsent;
+	struct store_batch *b = p->batch;
+
+	commit_prepare(p, p->fresh, p->nfresh);
+	commit_mark(p);
+	p->sent = p->fresh;
+	p->capsent = p->capfresh;
+	p->nsent = p->nfresh;
+	p->fresh = o;
+	p->capfresh = cap;
+	p->nfresh = 0;
+	p->fresh_bytes = 0;
+	p->sent_t0 = t0;
+	p->sent_ops = store_batch_count(b);
+	p->sent_bytes = store_batch_bytes(b);
+	p->batch = p->spare;
+	p->spare = NULL;
+	p->sent_t1 = pipeline_mono_ms();
+	writer_submit(p->writer, b);
 }
 
 /* A full commit writes what a commit round has left. */
@@ -894,7 +989,8 @@ commit_slice(struct pipeline *p)
 {
 	int64_t t0 = pipeline_mono_ms();
 
-	if (p->state_failed)
+	/* One write in flight: on_written takes the next slice. */
+	if (p->state_failed || (p->writer != NULL && writer_busy(p->writer)))
 		return;
 	while (p->nround > 0 &&
 	    store_batch_bytes(p->batch) < COMMIT_SLICE_BYTES) {
@@ -905,7 +1001,9 @@ commit_slice(struct pipeline *p)
 		if (pt != NULL && !pt->saved && !pt->loading)
 			part_save(p, pt);
 	}
-	if (commit_write(p, t0, true) == 0 && p->nround > 0)
+	if (p->writer != NULL)
+		commit_submit(p, t0);
+	else if (commit_write(p, t0, true) == 0 && p->nround > 0)
 		run_soon(p->ev_commit);
 }
 
@@ -915,6 +1013,18 @@ on_commit(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	commit_slice(arg);
+}
+
+static void
+on_written(evutil_socket_t fd, short what, void *arg)
+{
+	struct pipeline *p = arg;
+
+	(void)fd;
+	(void)what;
+	if (writer_settle(p, false) == 0 && !writer_busy(p->writer) &&
+	    p->nround > 0)
+		run_soon(p->ev_commit);
 }
 
 /* Live mode: a commit round over the partitions assigned now. */
@@ -1965,6 +2075,12 @@ pipeline_new(const struct config *cfg, bool once, char **cause)
 	enc_free(&ropts);
 	if (p->store == NULL)
 		goto fail;
+	if (!once) {
+		p->writer = writer_new(p->store, cause);
+		if (p->writer == NULL)
+			goto fail;
+		p->spare = store_batch_new();
+	}
 	if (persist_load_meta(p->store, p->meta, &n, cause) != 0)
 		goto fail;
 	if (persist_load_outbox(p->store, load_page_cb, p, cause) != 0)
@@ -2031,6 +2147,13 @@ loop_setup(struct pipeline *p)
 	p->ev_more = evtimer_new(p->base, on_more, p);
 	p->ev_load = evtimer_new(p->base, on_load, p);
 	p->ev_commit = evtimer_new(p->base, on_commit, p);
+	if (p->writer != NULL) {
+		p->ev_written = event_new(p->base, writer_fd(p->writer),
+		    EV_READ | EV_PERSIST, on_written, p);
+		if (p->ev_written == NULL ||
+		    event_add(p->ev_written, NULL) != 0)
+			return -1;
+	}
 	if (pipeline_admin_start(p, &cause) != 0) {
 		log_error("cannot start the admin server", "error=\"%s\"",
 		    cause);
@@ -2290,6 +2413,14 @@ pipeline_free(struct pipeline *p)
 	}
 	/* Live: after the consumer's close, whose revocation commits once
 	 * more (--once flushes in pipeline_run, where it is timed). */
+	if (p->writer != NULL) {
+		writer_settle(p, true);
+		if (p->ev_written != NULL)
+			event_free(p->ev_written);
+		p->ev_written = NULL;
+		writer_free(p->writer);
+		p->writer = NULL;
+	}
 	if (!p->once)
 		state_flush(p);
 	for (i = 0; i < OUT_NTOPICS; i++)
@@ -2308,6 +2439,11 @@ pipeline_free(struct pipeline *p)
 	u64map_free(p->pages);
 	for (i = 0; i < p->nfresh; i++)
 		outrec_free(p->fresh[i]);
+	for (i = 0; i < p->nsent; i++)
+		outrec_free(p->sent[i]);
+	free(p->sent);
+	if (p->spare != NULL)
+		store_batch_free(p->spare);
 	for (i = 0; i < p->nretry; i++)
 		outrec_free(p->retry[i]);
 	free(p->fresh);

@@ -254,7 +254,7 @@ op_metrics(void *arg, struct enc *out)
 	    "queued for output.", (double)p->n_sessions);
 	gauge(pr, "activityd_outbox_depth", "Outputs written to the outbox "
 	    "and not yet acknowledged.", (double)(p->inflight + p->nretry +
-	    p->nfresh));
+	    p->nfresh + p->nsent));
 	gauge(pr, "activityd_metadata_users", "Users in the metadata table.",
 	    (double)meta_count(p->meta));
 	prom_set(prom_gauge(pr, "activityd_assigned_partitions", "Partitions "

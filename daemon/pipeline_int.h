@@ -23,6 +23,7 @@ struct prom;
 struct prom_metric;
 struct store;
 struct store_batch;
+struct writer;
 struct tzcal;
 struct u64map;
 struct outrec;
@@ -75,6 +76,17 @@ struct pipeline {
 	struct engine_conf    econf;
 	struct store         *store;
 	struct store_batch   *batch;
+	/*
+	 * Live: commit slices are written by the writer's thread. While one
+	 * is in flight its outputs wait in sent (produced once it is
+	 * durable) and spare, the batch it replaced, is the writer's.
+	 */
+	struct writer        *writer;
+	struct store_batch   *spare;
+	struct outrec       **sent;
+	size_t                nsent, capsent;
+	int64_t               sent_t0, sent_t1;	/* its commit started, was submitted */
+	size_t                sent_ops, sent_bytes;
 
 	rd_kafka_t           *consumer;
 	rd_kafka_queue_t     *cq;
@@ -126,6 +138,7 @@ struct pipeline {
 	struct event         *ev_more;	/* input left after a drain */
 	struct event         *ev_load;	/* partitions left to load */
 	struct event         *ev_commit;	/* commit round left to write */
+	struct event         *ev_written;	/* the writer is done */
 	int32_t              *round;	/* its partitions not written yet */
 	size_t                nround;
 	size_t                nloading;

@@ -13,7 +13,6 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <netinet/in.h>
 #include <pthread.h>
 #include <setjmp.h>
@@ -27,6 +26,8 @@
 #include <strings.h>
 #include <unistd.h>
 #include <cmocka.h>
+
+#include "tmpdir.h"
 
 #include <event2/event.h>
 
@@ -195,12 +196,6 @@ fake_ops(struct server *s)
 }
 
 static int
-rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	return remove(path);
-}
-
-static int
 setup(void **state)
 {
 	struct server	*s;
@@ -289,7 +284,7 @@ teardown(void **state)
 	free(f->dimension);
 	free(f->user);
 	free(f->snap);
-	r = nftw(s->tmp, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	r = tmpdir_remove(s->tmp);
 	free(s);
 	return r;
 }

@@ -12,11 +12,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <ftw.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include <cmocka.h>
+
+#include "tmpdir.h"
 
 #include <rocksdb/c.h>
 
@@ -28,15 +29,6 @@ struct fixture {
 	char	 tmp[64];
 	char	*dir;		/* tmp/db */
 };
-
-static int
-rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
 
 static int
 setup(void **state)
@@ -58,7 +50,7 @@ teardown(void **state)
 	struct fixture	*f = *state;
 	int		 r;
 
-	r = nftw(f->tmp, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	r = tmpdir_remove(f->tmp);
 	free(f->dir);
 	free(f);
 	return r;
