@@ -12,13 +12,12 @@
 const char *heap_name(void);
 
 /*
- * A backfill (--once) is about to grow the heap by hundreds of megabytes
- * at once: take memory from the system in 2 MiB pages where the kernel
- * allows it (transparent huge pages), so that it costs one page fault per
- * 2 MiB instead of per 4 KiB. Not in live mode, where the heap grows
- * slowly and the resident size counts for more than the faults.
+ * Before the state grows: take memory from the system in 2 MiB pages where
+ * the kernel allows it (transparent huge pages), one page fault per 2 MiB
+ * instead of per 4 KiB. MIMALLOC_LARGE_OS_PAGES in the environment, when
+ * set, decides instead (0: 4 KiB pages, a smaller resident size).
  */
-void heap_batch_mode(void);
+void heap_setup(void);
 
 /* Gives memory freed by every thread back to the system. */
 void heap_release(void);

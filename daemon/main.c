@@ -115,6 +115,7 @@ main(int argc, char **argv)
 	/* A client that hangs up mid-answer must not kill the daemon: writes
 	 * to its socket fail with EPIPE instead. */
 	signal(SIGPIPE, SIG_IGN);
+	heap_setup();	/* before the first allocation it is to serve */
 	while ((ch = getopt_long(argc, argv, "c:o:hV", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'c':
@@ -167,8 +168,6 @@ main(int argc, char **argv)
 		free(src.overrides);
 		return 0;
 	}
-	if (once)
-		heap_batch_mode();
 	p = pipeline_new(cfg, once, &cause);
 	if (p == NULL) {
 		log_error("cannot start", "error=\"%s\"", cause);
