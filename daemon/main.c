@@ -115,7 +115,6 @@ main(int argc, char **argv)
 	/* A client that hangs up mid-answer must not kill the daemon: writes
 	 * to its socket fail with EPIPE instead. */
 	signal(SIGPIPE, SIG_IGN);
-	heap_setup();	/* before the first allocation it is to serve */
 	while ((ch = getopt_long(argc, argv, "c:o:hV", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'c':
@@ -153,6 +152,7 @@ main(int argc, char **argv)
 		free(src.overrides);
 		return 2;
 	}
+	heap_setup(once);
 	cfg = load_config(&src, &cause);
 	if (cfg == NULL) {
 		fprintf(stderr, "activityd: %s\n", cause);
