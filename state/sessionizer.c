@@ -76,10 +76,14 @@ struct sessionizer {
 	size_t                  open;
 	size_t                  ext_types;	/* sess_type slots out of line */
 	uint32_t                next_serial;
+	unsigned                first_cap;	/* of the heap and user lists */
 	int64_t                 max_ts;		/* INT64_MIN: none yet */
 	int64_t                 wm;
 	int64_t                 last_event_wall;
 };
+
+/* Sessionizers are made on one thread (the loop's, or a test's). */
+static unsigned next_first_cap;
 
 struct sessionizer *
 sessionizer_new(const struct sessionizer_conf *conf, struct strdict *strings,
@@ -95,7 +99,24 @@ sessionizer_new(const struct sessionizer_conf *conf, struct strdict *strings,
 	z->cb_arg = arg;
 	z->max_ts = INT64_MIN;
 	z->wm = INT64_MIN;
+	/*
+	 * The heap and the user lists double as they fill, and under an even
+	 * load every partition's fill at the same moment: at 100k events/s
+	 * the 64 partitions' copies (and their fresh pages) came together in
+	 * one stop of the loop of tens of ms. First capacities from 64 to
+	 * 124 entries, one after another, spread the doublings of sessionizers
+	 * made together over the whole of each doubling instead.
+	 */
+	z->first_cap = 64 + 4 * (next_first_cap++ % 16);
 	return z;
+}
+
+/* An array's first allocation, of first_cap entries: xgrow doubles it. */
+static void *
+first_alloc(const struct sessionizer *z, size_t *cap, size_t elem_size)
+{
+	*cap = z->first_cap;
+	return xmalloc(*cap * elem_size);
 }
 
 static void
@@ -342,6 +363,8 @@ heap_push(struct sessionizer *z, int64_t deadline, uint32_t uid,
 	size_t i;
 
 	heap_unsort(z);
+	if (z->capheap == 0)
+		z->heap = first_alloc(z, &z->capheap, sizeof *z->heap);
 	z->heap = xgrow(z->heap, &z->capheap, z->nheap + 1, sizeof *z->heap);
 	i = z->nheap++;
 	z->heap[i] = (struct hent){ deadline, uid, serial };
@@ -420,6 +443,9 @@ ulist_of(struct sessionizer *z, uint32_t uid)
 	if (uid >= z->nusers) {
 		size_t old = z->nusers;
 
+		if (z->nusers == 0)
+			z->users = first_alloc(z, &z->nusers,
+			    sizeof *z->users);
 		z->users = xgrow(z->users, &z->nusers, (size_t)uid + 1,
 		    sizeof *z->users);
 		memset(z->users + old, 0, (z->nusers - old) * sizeof *z->users);
