@@ -989,8 +989,9 @@ commit_slice(struct pipeline *p)
 {
 	int64_t t0 = pipeline_mono_ms();
 
-	/* One write in flight: on_written takes the next slice. */
-	if (p->state_failed || (p->writer != NULL && writer_busy(p->writer)))
+	/* Live mode, so the writer's: one write in flight, on_written takes
+	 * the next slice. */
+	if (p->state_failed || writer_busy(p->writer))
 		return;
 	while (p->nround > 0 &&
 	    store_batch_bytes(p->batch) < COMMIT_SLICE_BYTES) {
@@ -1001,10 +1002,7 @@ commit_slice(struct pipeline *p)
 		if (pt != NULL && !pt->saved && !pt->loading)
 			part_save(p, pt);
 	}
-	if (p->writer != NULL)
-		commit_submit(p, t0);
-	else if (commit_write(p, t0, true) == 0 && p->nround > 0)
-		run_soon(p->ev_commit);
+	commit_submit(p, t0);
 }
 
 static void

@@ -85,7 +85,8 @@ struct pipeline {
 	struct store_batch   *spare;
 	struct outrec       **sent;
 	size_t                nsent, capsent;
-	int64_t               sent_t0, sent_t1;	/* its commit started, was submitted */
+	int64_t               sent_t0;	/* its commit started */
+	int64_t               sent_t1;	/* it was submitted */
 	size_t                sent_ops, sent_bytes;
 
 	rd_kafka_t           *consumer;
