@@ -28,6 +28,7 @@ struct tzcal;
 struct u64map;
 struct outrec;
 struct owners;
+struct pool;
 
 enum out_topic {
 	OUT_SESSIONS,
@@ -53,6 +54,14 @@ struct part {
 	size_t         owned;	/* users recorded in pipeline.owners */
 	bool           saved;	/* in the batch being built */
 	bool           loading;	/* state not loaded yet: paused */
+	uint64_t       apply_seq;	/* apply_events call it was split in */
+	uint8_t        apply_on;	/* then: 0 the loop, 1 the helper */
+};
+
+/* Consecutive decoded events of one partition (pipeline.evs). */
+struct apply_run {
+	struct part   *pt;
+	uint32_t       start, n;
 };
 
 struct pipeline {
@@ -124,14 +133,25 @@ struct pipeline {
 	}                     newest[ACTIVE_MAX_ZONES][2];
 
 	/*
-	 * The input events decoded from one drain's messages, applied to
-	 * their partition's engine a run at a time (engine_add_batch looks
-	 * ahead), and the message of each: on_late names a late one's.
+	 * The input events decoded from one consumed batch, applied to their
+	 * partition's engine a run at a time (engine_add_batch looks ahead),
+	 * the message of each (a late one's is a dead letter), and the
+	 * lateness reason on_late gave each, NULL if none: dead letters are
+	 * produced after the runs are applied, in input order, since the
+	 * helper applies runs too.
 	 */
 	struct event         *evs;		/* BATCH_MSGS */
 	rd_kafka_message_t  **evmsg;		/* BATCH_MSGS */
+	const char          **evlate;		/* BATCH_MSGS */
 	size_t                nevs;
-	struct part          *evpart;		/* whose events they are */
+	struct apply_run     *runs;		/* BATCH_MSGS */
+	size_t                nruns;
+	/* The runs split between the loop ([0]) and the helper ([1]). */
+	struct apply_run     *share[2];		/* BATCH_MSGS each */
+	size_t                nshare[2];
+	uint64_t              apply_seq;
+	int64_t               apply_now;
+	struct pool          *pool;		/* NULL: one CPU */
 	struct enc            scratch;
 
 	struct event_base    *base;

@@ -349,11 +349,16 @@ tzcal_canonical_name(const struct tzcal *z)
  * Fill one block. The first segment that reaches local time L is found by
  * a forward scan: a segment whose local times all lie below L also lies
  * below every later midnight, so the scan never moves back.
+ *
+ * Engines on two threads share a zone (docs/pipeline.md), so a block is
+ * published with a compare-and-swap: two threads that fill the same block
+ * compute the same values, and the loser frees its copy.
  */
 static int64_t *
 fill_block(struct tzcal *z, uint32_t b)
 {
 	int64_t *starts = xmalloc(TZ_BLOCK_DAYS * sizeof *starts);
+	int64_t *expected = NULL;
 	int64_t first = (int64_t)z->day_lo + ((int64_t)b << TZ_BLOCK_SHIFT);
 	size_t i = 0;
 	int k;
@@ -368,7 +373,11 @@ fill_block(struct tzcal *z, uint32_t b)
 			t = z->trans[i];	/* midnight skipped */
 		starts[k] = t;
 	}
-	z->blocks[b] = starts;
+	if (!__atomic_compare_exchange_n(&z->blocks[b], &expected, starts,
+	    false, __ATOMIC_RELEASE, __ATOMIC_ACQUIRE)) {
+		free(starts);
+		return expected;	/* the other thread's */
+	}
 	return starts;
 }
 
@@ -385,7 +394,8 @@ day_start(struct tzcal *z, int32_t day)
 
 		return (int64_t)day * TZCAL_DAY_MS - off;
 	}
-	blk = z->blocks[idx >> TZ_BLOCK_SHIFT];
+	blk = __atomic_load_n(&z->blocks[idx >> TZ_BLOCK_SHIFT],
+	    __ATOMIC_ACQUIRE);
 	if (__builtin_expect(blk == NULL, 0))
 		blk = fill_block(z, idx >> TZ_BLOCK_SHIFT);
 	return blk[idx & (TZ_BLOCK_DAYS - 1)];
