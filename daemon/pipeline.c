@@ -1219,12 +1219,15 @@ apply_events(struct pipeline *p, int64_t now)
 	if (p->nevs == 0)
 		return;
 	p->apply_now = now;
-	if (p->pool != NULL && p->nevs >= APPLY_SPLIT_MIN && split_runs(p)) {
+	if (p->pool != NULL && p->nevs >= p->split_min && split_runs(p)) {
 		pool_start(p->pool, apply_helper, p);
 		apply_runs(p, p->share[0], p->nshare[0]);
 		pool_wait(p->pool);
-	} else
+		p->n_apply[1]++;
+	} else {
 		apply_runs(p, p->runs, p->nruns);
+		p->n_apply[0]++;
+	}
 	for (i = 0; i < p->nevs; i++)
 		if (p->evlate[i] != NULL)
 			dead_letter(p, p->evmsg[i], p->evlate[i]);
@@ -2084,9 +2087,14 @@ pipeline_new(const struct config *cfg, bool once, char **cause)
 		 */
 		const char *f = getenv("ACTIVITYD_FAULT_FAIL_AFTER_RECORDS");
 		const char *k = getenv("ACTIVITYD_FAULT_KILL_AFTER_WRITES");
+		/* And one for the split of batches between two threads: a
+		 * slow (sanitizer) build takes smaller batches. */
+		const char *m = getenv("ACTIVITYD_TEST_APPLY_SPLIT_MIN");
 
 		p->fail_after_records = f != NULL ? strtoull(f, NULL, 10) : 0;
 		p->kill_after_writes = k != NULL ? strtoull(k, NULL, 10) : 0;
+		p->split_min = m != NULL ? strtoull(m, NULL, 10) :
+		    APPLY_SPLIT_MIN;
 	}
 
 	n = config_list(cfg, "metrics", "time_zones", &items);
@@ -2383,9 +2391,10 @@ pipeline_run(struct pipeline *p)
 		el = pipeline_mono_ms() - p->t_start;
 		log_info("backfill done", "records=%" PRIu64 " sessions=%"
 		    PRIu64 " metrics=%" PRIu64 " dead_letters=%" PRIu64
-		    " late=%" PRIu64 " ms=%" PRId64 " cpu_ms=%" PRId64, p->n_in,
+		    " late=%" PRIu64 " ms=%" PRId64 " cpu_ms=%" PRId64
+		    " batches=%" PRIu64 " two_threads=%" PRIu64, p->n_in,
 		    p->n_sessions, p->n_metrics, p->n_dlq, p->n_late, el,
-		    cpu_ms());
+		    cpu_ms(), p->n_apply[0] + p->n_apply[1], p->n_apply[1]);
 	}
 	return 0;
 fail:

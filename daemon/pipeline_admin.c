@@ -247,6 +247,11 @@ op_metrics(void *arg, struct enc *out)
 	    "acknowledged by the broker, per output topic.", "topic");
 	for (i = 0; i < OUT_NTOPICS; i++)
 		prom_set(m, (double)p->n_out[i], p->topic_out[i]);
+	m = prom_counter(pr, "activityd_apply_batches_total", "Batches of "
+	    "consumed events applied to the state, by the threads that "
+	    "applied them (2: the loop and its helper).", "threads");
+	prom_set(m, (double)p->n_apply[0], "1");
+	prom_set(m, (double)p->n_apply[1], "2");
 	counter(pr, "activityd_late_events_total", "Events of an already "
 	    "emitted session (counted for DAU/MAU, sent to the dead-letter "
 	    "topic).", (double)p->n_late);

@@ -18,7 +18,8 @@
 #    compares every record's id, bounds, actions and country), and the
 #    last metric record of each key holds the reference's counts (run 2);
 #  - a second --once on the same state reads nothing, emits nothing and
-#    changes no answer.
+#    changes no answer;
+#  - with two CPUs or more, run 1 applied batches on two threads.
 set -euo pipefail
 . "${SRC_DIR:?}/tests/integration/lib.sh"
 it_init
@@ -241,6 +242,12 @@ run_once "$T/c1.conf" once1
 expect_eq "run 1 records read" "$(log_field once1 records)" $NEVENTS
 expect_eq "run 1 sessions emitted" "$(log_field once1 sessions)" $NSESSIONS
 expect_eq "run 1 dead letters" "$(log_field once1 dead_letters)" 0
+# The comparisons below cover the events applied on two threads
+# (docs/pipeline.md): with two CPUs, batches were.
+if [ "$(nproc)" -ge 2 ]; then
+	[ "$(log_field once1 two_threads)" -ge 1 ] ||
+		fail "run 1: no batch applied on two threads"
+fi
 
 query() {
 	"$CTL" query "$@" --format csv
