@@ -1160,7 +1160,8 @@ out:
 /*
  * A batch's runs are applied on two threads when it holds at least this
  * many events: below, the hand-over (tens of microseconds) is not worth
- * it. Live drains take LIVE_BATCH_MSGS at a time and stay on the loop.
+ * it. A live daemon's batches are that large only when its queue holds a
+ * backlog (docs/pipeline.md).
  */
 #define APPLY_SPLIT_MIN	1024
 
@@ -1327,7 +1328,8 @@ drain(struct pipeline *p)
 		int64_t now;
 
 		n = rd_kafka_consume_batch_queue(p->cq, 0, msgs,
-		    p->once ? BATCH_MSGS : LIVE_BATCH_MSGS);
+		    p->once || p->pool != NULL ? BATCH_MSGS :
+		    LIVE_BATCH_MSGS);
 		now = now_ms();
 		for (i = 0; i < n; i++)
 			handle_message(p, msgs[i], now);

@@ -38,7 +38,8 @@ enum out_topic {
 };
 
 #define BATCH_MSGS	2048
-#define LIVE_BATCH_MSGS	256	/* live: the drain budget is checked this often */
+#define LIVE_BATCH_MSGS	256	/* live on one CPU: the drain budget is
+				 * checked this often */
 #define DRAIN_BUDGET_MS	20	/* consuming before other events run */
 #define CLOSE_SLICE	4096	/* --once: sessions closed between size checks */
 #define COMMIT_SLICE_BYTES (512 * 1024)	/* live: state written between drains */
