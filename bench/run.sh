@@ -39,6 +39,11 @@ RATES="100000 300000"
 # Each live daemon reads its own fresh topic (a new group starts at the
 # beginning), the restart test another one.
 LIVE_TOPICS=live-state-100000,live-state-300000,live-close-100000,live-close-300000
+# The targeted row (state, 100k/s) is run three times and the run with the
+# median p99 reported: its p99 swings by several times from run to run on
+# a shared machine (docs/BENCHMARKS.md).
+LIVE_RUNS=3
+LIVE_TOPICS=$LIVE_TOPICS,live-state-100000-2,live-state-100000-3
 CMDLINE=bench/run.sh
 [ $QUICK = 0 ] || CMDLINE="$CMDLINE --quick"
 
@@ -203,15 +208,28 @@ if want live; then
 		if [ $mode = state ]; then sess=(); else
 			extra+=("[session]" "gap = 1s" "grace = 0"); sess=(--sessions activity.sessions); fi
 		for rate in $RATES; do
-			c=$(conf live-$mode-$rate "$W/state-live-$mode-$rate" live-$mode-$rate bench-live-$mode-$rate "${extra[@]}")
-			start_daemon "$c" "$W/live-$mode-$rate.log"
-			out=$("$BB/bench_producer" "$BOOT" live-$mode-$rate $rate $LIVE_SECS --users $USERS \
-				--probes $PROBES --admin "$ADMIN" "${sess[@]}" --tag "$mode$rate")
-			LAG=$(curl -s "http://$ADMIN/metrics" | awk '/^activityd_consumer_lag/ { s += $NF } END { print s + 0 }')
-			stop_daemon
-			LAT[$mode-$rate-rate]=$(awk '/^produced/ { print $NF }' <<<"$out")
-			LAT[$mode-$rate]=$(awk -v m=$mode '$1 == m { print $7 " " $9 " " $3 " " $5 }' <<<"$out")
-			log "live $mode at $rate/s: $(tr '\n' ' ' <<<"$out") lag at end $LAG"
+			runs=1
+			[ "$mode-$rate" != state-100000 ] || runs=$LIVE_RUNS
+			for run in $(seq $runs); do
+				t=live-$mode-$rate
+				[ "$run" = 1 ] || t=$t-$run
+				c=$(conf $t "$W/state-$t" $t bench-$t "${extra[@]}")
+				start_daemon "$c" "$W/$t.log"
+				out=$("$BB/bench_producer" "$BOOT" $t $rate $LIVE_SECS --users $USERS \
+					--probes $PROBES --admin "$ADMIN" "${sess[@]}" --tag "$mode$rate-$run")
+				LAG=$(curl -s "http://$ADMIN/metrics" | awk '/^activityd_consumer_lag/ { s += $NF } END { print s + 0 }')
+				stop_daemon
+				LAT[$mode-$rate-rate-$run]=$(awk '/^produced/ { print $NF }' <<<"$out")
+				LAT[$mode-$rate-$run]=$(awk -v m=$mode '$1 == m { print $7 " " $9 " " $3 " " $5 }' <<<"$out")
+				log "live $mode at $rate/s (run $run): $(tr '\n' ' ' <<<"$out") lag at end $LAG"
+			done
+			# The run of the median p99 (of 1 or 3), and every run's p99.
+			med=$(for run in $(seq $runs); do echo "$run ${LAT[$mode-$rate-$run]}"; done |
+				sort -k3,3g | awk -v n=$runs 'NR == int((n + 1) / 2) { print $1 }')
+			LAT[$mode-$rate]=${LAT[$mode-$rate-$med]}
+			LAT[$mode-$rate-rate]=${LAT[$mode-$rate-rate-$med]}
+			LAT[$mode-$rate-p99s]=$(for run in $(seq $runs); do
+				set -- ${LAT[$mode-$rate-$run]}; echo "${2:-n/a}"; done | paste -sd, | sed 's/,/, /g')
 		done
 	done
 fi
@@ -339,7 +357,7 @@ TABLE=$(cat <<EOF
 | 2 | activityd --once, end to end (process start to exit) | ${ONCE_BEST} events/s (runs: ${ONCE_RATE[1]}, ${ONCE_RATE[2]}) | >= 1,000,000 (floor 500,000) | $(verdict "$ONCE_BEST" 1000000 0) |
 | 2 | ratio to the bare consumer | ${RATIO} | >= 0.5 | $(verdict "$RATIO" 0.5 0) |
 | 2 | activityd --once, consumption phase only (backfill ms) | ${BACK_BEST} events/s (runs: ${ONCE_BACK[1]}, ${ONCE_BACK[2]}) | | |
-| 3 | live, produce to queryable state, 100k/s (achieved ${LAT[state-100000-rate]}/s) | p50 ${S100[0]:-n/a} ms, p99 ${S100[1]:-n/a} ms (n ${S100[2]:-0}, lost ${S100[3]:-0}) | p99 < 50 ms | $(verdict "${S100[1]:-n/a}" 50 1) |
+| 3 | live, produce to queryable state, 100k/s (achieved ${LAT[state-100000-rate]}/s), the run of median p99 of $LIVE_RUNS | p50 ${S100[0]:-n/a} ms, p99 ${S100[1]:-n/a} ms (n ${S100[2]:-0}, lost ${S100[3]:-0}; p99 of the runs: ${LAT[state-100000-p99s]:-n/a} ms) | p99 < 50 ms | $(verdict "${S100[1]:-n/a}" 50 1) |
 | 3 | live, produce to queryable state, 300k/s (achieved ${LAT[state-300000-rate]}/s) | p50 ${S300[0]:-n/a} ms, p99 ${S300[1]:-n/a} ms (n ${S300[2]:-0}, lost ${S300[3]:-0}) | | |
 | 3 | live, last event to session-closed record, gap 1 s, 100k/s (achieved ${LAT[close-100000-rate]}/s) | p50 ${C100[0]:-n/a} ms, p99 ${C100[1]:-n/a} ms (n ${C100[2]:-0}, lost ${C100[3]:-0}) | | |
 | 3 | live, last event to session-closed record, gap 1 s, 300k/s (achieved ${LAT[close-300000-rate]}/s) | p50 ${C300[0]:-n/a} ms, p99 ${C300[1]:-n/a} ms (n ${C300[2]:-0}, lost ${C300[3]:-0}) | | |
