@@ -179,8 +179,9 @@ close_thread(void *arg)
 
 				memcpy(buf, key, m[j]->key_len);
 				buf[m[j]->key_len] = '\0';
-				i = atoi(strchr(buf, '-') ?
-				    strchr(buf, '-') + 1 : buf);
+				/* "bp<tag>-<i>": the tag may hold '-'. */
+				i = atoi(strrchr(buf, '-') ?
+				    strrchr(buf, '-') + 1 : buf);
 				if (i >= 0 && i < nprobes &&
 				    strcmp(buf, probes[i].user) == 0 &&
 				    atomic_load(&probes[i].closed) == 0)
