@@ -20,6 +20,7 @@
  */
 #include "active.h"
 
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -47,6 +48,8 @@ struct pset {
 	uint8_t        kind;
 	bool           changed;
 	uint8_t        dims_mask;
+	uint8_t        grow16;		/* slots grow past this load, 16ths */
+	uint16_t       pend_max;	/* hashes waiting, at most */
 	/* ---- */
 	size_t         committed;
 	size_t         counted;		/* entries in dcount (see pset_tally) */
@@ -56,6 +59,9 @@ struct pset {
 	uint16_t       ncodes[DIM_COUNT];
 	uint8_t        precision;
 };
+
+_Static_assert(offsetof(struct pset, committed) == 64,
+    "what adding an entry touches is the set's first cache line");
 
 /*
  * Where the sets of recent periods are, per zone and kind, direct-mapped
@@ -74,6 +80,8 @@ struct pcache {
 
 struct active {
 	struct active_conf conf;
+	unsigned           stagger;	/* see pset_stagger */
+	unsigned           nsets;	/* sets made */
 	struct tzcal      *zones[ACTIVE_MAX_ZONES];
 	struct u64map     *psets;
 	struct pcache     *pc;		/* [zone][kind][PCACHE] */
@@ -107,6 +115,26 @@ pset_key(int zone, enum period_kind kind, int32_t period)
 	return (uint64_t)zone << 40 | (uint64_t)kind << 32 | (uint32_t)period;
 }
 
+/*
+ * Under an even load the 64 partitions' sets of the current day and month
+ * reach the same sizes at the same moment. Each set grows its slot table
+ * at one of three loads (3/4, 11/16, 5/8) and folds its waiting hashes
+ * into the sketches at one of eight counts (4096 down to 2304), in turn
+ * from an offset of its own per instance, so that those stops of the loop
+ * do not coincide (docs/engine.md). Instances are made on the loop's
+ * thread only.
+ */
+static unsigned next_stagger;
+
+static void
+pset_stagger(struct active *a, struct pset *s)
+{
+	unsigned k = a->stagger + a->nsets++;
+
+	s->grow16 = (uint8_t)(12 - k % 3);
+	s->pend_max = (uint16_t)(PEND_MAX - 256 * (k % 8));
+}
+
 struct active *
 active_new(const struct active_conf *conf)
 {
@@ -116,6 +144,7 @@ active_new(const struct active_conf *conf)
 	if (conf->n_zones == 0 || conf->n_zones > ACTIVE_MAX_ZONES)
 		fatalx("active_new: %zu zones", conf->n_zones);
 	a->conf = *conf;
+	a->stagger = next_stagger++;
 	for (i = 0; i < conf->n_zones; i++)
 		a->zones[i] = conf->zones[i];
 	a->conf.zones = a->zones;
@@ -208,6 +237,7 @@ pset_get(struct active *a, int zone, enum period_kind kind, int32_t period)
 		s->period = period;
 		s->nbits = 4;
 		s->slots = xcalloc((size_t)1 << s->nbits, sizeof *s->slots);
+		pset_stagger(a, s);
 		s->hll = hll_new(a->conf.hll_precision);
 		if (s->hll == NULL)
 			fatalx("bad HyperLogLog precision %d",
@@ -381,7 +411,7 @@ pset_add(struct active *a, struct pset *s, uint32_t uid, uint64_t uhash,
 	for (d = 0; d < DIM_COUNT; d++)
 		e->codes[d] = (a->conf.dims_mask & (1u << d)) ? codes[d] : 0;
 	s->slots[i] = uid + 1;
-	if (s->npend == PEND_MAX)
+	if (s->npend >= s->pend_max)
 		pset_bring_up_to_date(s);
 	if (s->npend == s->cappend) {
 		size_t cap = s->cappend;
@@ -394,7 +424,7 @@ pset_add(struct active *a, struct pset *s, uint32_t uid, uint64_t uhash,
 	s->changed = true;
 	/* Load factor at most 3/4: a slot is 4 bytes, so even a long probe
 	 * stays within a line or two (both are prefetched). */
-	if (s->n * 4 > ((size_t)3 << s->nbits))
+	if (s->n * 16 > ((size_t)s->grow16 << s->nbits))
 		pset_resize(a, s, s->nbits + 1);
 	return true;
 }

@@ -51,7 +51,16 @@ struct strdict {
 	char         *open;		/* chunk small strings go to */
 	size_t        open_used;
 	size_t        arena_bytes;
+	uint8_t       grow16;	/* slots grow past this load, in 16ths */
 };
+
+/*
+ * Dictionaries grow their slot table at different loads (3/4, 11/16 and
+ * 5/8, in turn): 64 partitions evenly filled otherwise rehashed their
+ * users in the same milliseconds, a stop of the loop (docs/engine.md).
+ * Dictionaries are made on the loop's thread only.
+ */
+static unsigned next_grow;
 
 /*
  * Segment k starts at id SEG0 * (2^k - 1): with v = id / SEG0 + 1, k is
@@ -85,6 +94,7 @@ strdict_new(void)
 	size_t i;
 
 	d->mask = 63;
+	d->grow16 = (uint8_t)(12 - next_grow++ % 3);
 	d->slots = xmalloc((d->mask + 1) * sizeof *d->slots);
 	for (i = 0; i <= d->mask; i++)
 		d->slots[i].id = STRDICT_NONE;
@@ -264,8 +274,8 @@ strdict_intern_hashed(struct strdict *d, struct strv s, uint64_t h,
 	d->slots[j].id = id;
 	d->slots[j].hash32 = (uint32_t)(h >> 32);
 	d->n++;
-	/* Keep the load factor under 3/4. */
-	if (d->n * 4 > (d->mask + 1) * 3)
+	/* Keep the load factor under 3/4 (or grow16). */
+	if (d->n * 16 > (d->mask + 1) * d->grow16)
 		grow_table(d);
 	return id;
 }

@@ -1,8 +1,9 @@
 /*
  * Unit tests for state/strdict: dense ids in first-seen order, exact bytes
  * back (empty strings and embedded NULs included), the stored hash equal
- * to the sketches' hash, and growth past many table resizes and arena
- * chunks with every earlier view still valid.
+ * to the sketches' hash, growth past many table resizes and arena
+ * chunks with every earlier view still valid, and dictionaries made in a
+ * row growing their tables at different loads.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -222,6 +223,42 @@ hashed_calls_agree(void **state)
 	strdict_free(d);
 }
 
+/*
+ * Three dictionaries in a row grow their 128-slot table at three loads
+ * (3/4, 11/16, 5/8, in some rotation): past 96, 88 and 80 strings.
+ * Between 50 and 110 strings nothing else allocates (segments start at
+ * ids 48 and 112; 3-byte strings stay inline).
+ */
+static void
+grow_loads_differ_between_dictionaries(void **state)
+{
+	size_t at[3], k, n;
+	char buf[8];
+
+	(void)state;
+	for (k = 0; k < 3; k++) {
+		struct strdict *d = strdict_new();
+		size_t mem = 0;
+
+		at[k] = 0;
+		for (n = 1; n <= 110; n++) {
+			snprintf(buf, sizeof buf, "%03zu", n);
+			strdict_intern(d, (struct strv){ buf, 3 }, NULL);
+			if (n >= 50 && mem != 0 && strdict_memory(d) > mem) {
+				assert_int_equal(at[k], 0);	/* once */
+				at[k] = n;
+			}
+			mem = strdict_memory(d);
+		}
+		strdict_free(d);
+	}
+	/* Each load once: the three growth points sum and differ. */
+	assert_int_equal(at[0] + at[1] + at[2], 81 + 89 + 97);
+	assert_true(at[0] != at[1] && at[1] != at[2] && at[0] != at[2]);
+	for (k = 0; k < 3; k++)
+		assert_true(at[k] == 81 || at[k] == 89 || at[k] == 97);
+}
+
 int
 main(void)
 {
@@ -230,6 +267,7 @@ main(void)
 		cmocka_unit_test(grows_past_many_resizes),
 		cmocka_unit_test(short_and_long_strings_across_segments),
 		cmocka_unit_test(hashed_calls_agree),
+		cmocka_unit_test(grow_loads_differ_between_dictionaries),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
