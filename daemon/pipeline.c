@@ -1322,8 +1322,13 @@ drain(struct pipeline *p)
 {
 	rd_kafka_message_t *msgs[BATCH_MSGS];
 	ssize_t n, i;
-	int64_t until = pipeline_mono_ms() + DRAIN_BUDGET_MS;
+	int64_t until;
 
+	if (p->drain_delay_ms > 0) {	/* test hook: let the queue fill */
+		usleep((useconds_t)p->drain_delay_ms * 1000);
+		p->drain_delay_ms = 0;
+	}
+	until = pipeline_mono_ms() + DRAIN_BUDGET_MS;
 	do {
 		int64_t now;
 
@@ -2092,11 +2097,15 @@ pipeline_new(const struct config *cfg, bool once, char **cause)
 		/* And one for the split of batches between two threads: a
 		 * slow (sanitizer) build takes smaller batches. */
 		const char *m = getenv("ACTIVITYD_TEST_APPLY_SPLIT_MIN");
+		/* ... and the first drain waits, so that batches are full and
+		 * hold several partitions whatever the build's speed. */
+		const char *w = getenv("ACTIVITYD_TEST_DRAIN_DELAY_MS");
 
 		p->fail_after_records = f != NULL ? strtoull(f, NULL, 10) : 0;
 		p->kill_after_writes = k != NULL ? strtoull(k, NULL, 10) : 0;
 		p->split_min = m != NULL ? strtoull(m, NULL, 10) :
 		    APPLY_SPLIT_MIN;
+		p->drain_delay_ms = w != NULL ? strtoull(w, NULL, 10) : 0;
 	}
 
 	n = config_list(cfg, "metrics", "time_zones", &items);

@@ -152,6 +152,7 @@ struct pipeline {
 	size_t                nshare[2];
 	uint64_t              apply_seq;
 	size_t                split_min;	/* APPLY_SPLIT_MIN; a test hook */
+	uint64_t              drain_delay_ms;	/* test hook, first drain */
 	uint64_t              n_apply[2];	/* batches applied by 1, 2 threads */
 	int64_t               apply_now;
 	struct pool          *pool;		/* NULL: one CPU */

@@ -15,8 +15,9 @@
 #    emitted;
 #  - with two CPUs or more, run 2 applied batches on two threads. Batches
 #    of 1024 events or more depend on how fast the daemon drains its queue
-#    (a sanitizer build takes them smaller), so the test lowers that bound
-#    to 64 events.
+#    (a sanitizer build took batches of one partition each), so the test
+#    lowers that bound to 64 events and has the daemon wait 1 s before its
+#    first drain, so that the queue holds every partition's records.
 set -euo pipefail
 . "${SRC_DIR:?}/tests/integration/lib.sh"
 it_init
@@ -48,7 +49,8 @@ expect_eq "run 1: sessions" "$(log_field run1 sessions)" "$N"
 expect_eq "run 1: late" "$(log_field run1 late)" 0
 
 load_csv interactions "$T/2.csv" in avro $((2 * N)) 0
-ACTIVITYD_TEST_APPLY_SPLIT_MIN=64 run_once "$T/c.conf" run2
+ACTIVITYD_TEST_APPLY_SPLIT_MIN=64 ACTIVITYD_TEST_DRAIN_DELAY_MS=1000 \
+	run_once "$T/c.conf" run2
 expect_eq "run 2: records" "$(log_field run2 records)" $((2 * N))
 expect_eq "run 2: late" "$(log_field run2 late)" "$N"
 expect_eq "run 2: other dead letters" "$(log_field run2 dead_letters)" 0
