@@ -21,9 +21,8 @@ struct pool {
 	pthread_mutex_t	 mu;
 	pthread_cond_t	 cv;
 	/* Under mu. */
-	void		(*fn)(void *);
+	void		(*fn)(void *);	/* started, not over; NULL: idle */
 	void		*arg;
-	bool		 busy;	/* started, not over */
 	bool		 stop;
 };
 
@@ -46,7 +45,6 @@ pool_main(void *arg)
 		fn(a);
 		pthread_mutex_lock(&pl->mu);
 		pl->fn = NULL;
-		pl->busy = false;
 		pthread_cond_broadcast(&pl->cv);
 	}
 	pthread_mutex_unlock(&pl->mu);
@@ -94,11 +92,10 @@ void
 pool_start(struct pool *pl, void (*fn)(void *), void *arg)
 {
 	pthread_mutex_lock(&pl->mu);
-	if (pl->busy)
+	if (pl->fn != NULL)
 		abort();	/* a caller's bug: two jobs at once */
 	pl->fn = fn;
 	pl->arg = arg;
-	pl->busy = true;
 	pthread_cond_broadcast(&pl->cv);
 	pthread_mutex_unlock(&pl->mu);
 }
@@ -107,7 +104,7 @@ void
 pool_wait(struct pool *pl)
 {
 	pthread_mutex_lock(&pl->mu);
-	while (pl->busy)
+	while (pl->fn != NULL)
 		pthread_cond_wait(&pl->cv, &pl->mu);
 	pthread_mutex_unlock(&pl->mu);
 }
