@@ -422,8 +422,9 @@ pset_add(struct active *a, struct pset *s, uint32_t uid, uint64_t uhash,
 	}
 	s->pend[s->npend++] = uhash;
 	s->changed = true;
-	/* Load factor at most 3/4: a slot is 4 bytes, so even a long probe
-	 * stays within a line or two (both are prefetched). */
+	/* Load factor at most grow16/16 (3/4 or less, pset_stagger): a slot
+	 * is 4 bytes, so even a long probe stays within a line or two (both
+	 * are prefetched). */
 	if (s->n * 16 > ((size_t)s->grow16 << s->nbits))
 		pset_resize(a, s, s->nbits + 1);
 	return true;
