@@ -1165,28 +1165,32 @@ out:
  */
 #define APPLY_SPLIT_MIN	1024
 
+/*
+ * Applies the batch's runs of the partitions given to one side (0 the
+ * loop, 1 the helper) by split_runs; side -1: every run.
+ */
 static void
-apply_runs(struct pipeline *p, const struct apply_run *r, size_t n)
+apply_runs(struct pipeline *p, int side)
 {
+	const struct apply_run *r = p->runs;
 	size_t i;
 
-	for (i = 0; i < n; i++)
-		engine_add_batch(r[i].pt->eng, p->evs + r[i].start, r[i].n,
-		    p->apply_now);
+	for (i = 0; i < p->nruns; i++)
+		if (side < 0 || r[i].pt->apply_on == side)
+			engine_add_batch(r[i].pt->eng, p->evs + r[i].start,
+			    r[i].n, p->apply_now);
 }
 
 static void
 apply_helper(void *arg)
 {
-	struct pipeline *p = arg;
-
-	apply_runs(p, p->share[1], p->nshare[1]);
+	apply_runs(arg, 1);
 }
 
 /*
- * Splits the runs between the loop and the helper by partition, each new
- * partition to the one with fewer events so far (a partition's runs must
- * stay on one thread, in order). False when one side got nothing.
+ * Gives each partition of the batch to the loop or the helper, each new
+ * one to the side with fewer events so far (a partition's runs must stay
+ * on one thread, in order). False when one side got nothing.
  */
 static bool
 split_runs(struct pipeline *p)
@@ -1194,7 +1198,6 @@ split_runs(struct pipeline *p)
 	size_t load[2] = { 0, 0 }, i;
 
 	p->apply_seq++;
-	p->nshare[0] = p->nshare[1] = 0;
 	for (i = 0; i < p->nruns; i++) {
 		struct part *pt = p->runs[i].pt;
 
@@ -1203,9 +1206,8 @@ split_runs(struct pipeline *p)
 			pt->apply_on = load[1] < load[0];
 		}
 		load[pt->apply_on] += p->runs[i].n;
-		p->share[pt->apply_on][p->nshare[pt->apply_on]++] = p->runs[i];
 	}
-	return p->nshare[0] > 0 && p->nshare[1] > 0;
+	return load[0] > 0 && load[1] > 0;
 }
 
 /*
@@ -1222,11 +1224,11 @@ apply_events(struct pipeline *p, int64_t now)
 	p->apply_now = now;
 	if (p->pool != NULL && p->nevs >= p->split_min && split_runs(p)) {
 		pool_start(p->pool, apply_helper, p);
-		apply_runs(p, p->share[0], p->nshare[0]);
+		apply_runs(p, 0);
 		pool_wait(p->pool);
 		p->n_apply[1]++;
 	} else {
-		apply_runs(p, p->runs, p->nruns);
+		apply_runs(p, -1);
 		p->n_apply[0]++;
 	}
 	for (i = 0; i < p->nevs; i++)
@@ -2077,8 +2079,6 @@ pipeline_new(const struct config *cfg, bool once, char **cause)
 	p->evmsg = xcalloc(BATCH_MSGS, sizeof *p->evmsg);
 	p->evlate = xcalloc(BATCH_MSGS, sizeof *p->evlate);
 	p->runs = xcalloc(BATCH_MSGS, sizeof *p->runs);
-	p->share[0] = xcalloc(BATCH_MSGS, sizeof *p->share[0]);
-	p->share[1] = xcalloc(BATCH_MSGS, sizeof *p->share[1]);
 	p->batch = store_batch_new();
 	p->held = store_batch_new();
 	enc_init(&p->scratch);
@@ -2556,8 +2556,6 @@ pipeline_free(struct pipeline *p)
 	pool_free(p->pool);
 	free(p->evlate);
 	free(p->runs);
-	free(p->share[0]);
-	free(p->share[1]);
 	if (p->batch != NULL)
 		store_batch_free(p->batch);
 	if (p->held != NULL)

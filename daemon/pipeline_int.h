@@ -148,8 +148,6 @@ struct pipeline {
 	struct apply_run     *runs;		/* BATCH_MSGS */
 	size_t                nruns;
 	/* The runs split between the loop ([0]) and the helper ([1]). */
-	struct apply_run     *share[2];		/* BATCH_MSGS each */
-	size_t                nshare[2];
 	uint64_t              apply_seq;
 	size_t                split_min;	/* APPLY_SPLIT_MIN; a test hook */
 	uint64_t              drain_delay_ms;	/* test hook, first drain */
