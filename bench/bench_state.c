@@ -107,7 +107,7 @@ main(int argc, char **argv)
 	store_batch_free(b);
 	/* As the daemon leaves its state at a clean stop: no log to replay
 	 * (the restart benchmark's first start measured that replay). */
-	if (store_flush(st, &cause) != 0)
+	if (store_flush(st, true, &cause) != 0)
 		fatalx("%s", cause);
 	store_close(st);
 	printf("users %lu partitions %d seconds %.1f\n", users, np,

@@ -803,7 +803,7 @@ store_iter_free(struct store_iter *si)
 }
 
 int
-store_flush(struct store *s, char **cause)
+store_flush(struct store *s, bool wait, char **cause)
 {
 	rocksdb_flushoptions_t *fo;
 	char *err = NULL;
@@ -812,7 +812,7 @@ store_flush(struct store *s, char **cause)
 	if (s->read_only)
 		return 0;
 	fo = rocksdb_flushoptions_create();
-	rocksdb_flushoptions_set_wait(fo, 1);
+	rocksdb_flushoptions_set_wait(fo, wait);
 	for (i = 0; i < STORE_NCF && err == NULL; i++)
 		if (s->cf[i] != NULL)
 			rocksdb_flush_cf(s->db, fo, s->cf[i], &err);

@@ -105,8 +105,10 @@ int		 store_iter_error(struct store_iter *, char **cause);
 void		 store_iter_free(struct store_iter *);
 
 /* Memtables into table files, so that the next open replays no log; a
- * read-only store has nothing to flush. */
-int		 store_flush(struct store *, char **cause);
+ * read-only store has nothing to flush. Without wait the flushes are only
+ * started: RocksDB's background thread writes the files, and a later
+ * store_flush with wait waits for them too. */
+int		 store_flush(struct store *, bool wait, char **cause);
 /* RocksDB checkpoint (hard links where possible) into dir, which must not
  * exist; consistent with the last store_write. Needs a read-write store. */
 int		 store_checkpoint(struct store *, const char *dir, char **cause);

@@ -1011,7 +1011,7 @@ test_flush(void **state)
 	    "rocksdb.num-entries-active-mem-table"), 10);
 	assert_int_equal(store_property(s, STORE_CF_USERS,
 	    "rocksdb.live-sst-files-size"), 0);
-	assert_int_equal(store_flush(s, &cause), 0);
+	assert_int_equal(store_flush(s, true, &cause), 0);
 	assert_null(cause);
 	assert_int_equal(store_property(s, STORE_CF_USERS,
 	    "rocksdb.num-entries-active-mem-table"), 0);
@@ -1030,7 +1030,54 @@ test_flush(void **state)
 	expect_str(s, STORE_CF_USERS, "user099", "state");
 	expect_str(s, STORE_CF_ACTIVE, "user090", "set");
 	/* A read-only store has nothing to flush. */
-	assert_int_equal(store_flush(s, &cause), 0);
+	assert_int_equal(store_flush(s, true, &cause), 0);
+	store_close(s);
+}
+
+/*
+ * A flush without wait takes the memtables at once (the writes after it
+ * go to new ones); the flush with wait then leaves nothing for a later
+ * open to replay, neither what the first one took nor what came after.
+ */
+static void
+test_flush_started(void **state)
+{
+	struct fixture		*f = *state;
+	struct store		*s;
+	struct store_opts	 so = { .memory_limit = 32 << 20 };
+	struct store_batch	*b;
+	char			*cause = NULL;
+
+	s = open_ok(f->dir, &so);
+	put_users(s, 100, 10);
+	assert_int_equal(store_flush(s, false, &cause), 0);
+	assert_null(cause);
+	assert_int_equal(store_property(s, STORE_CF_USERS,
+	    "rocksdb.num-entries-active-mem-table"), 0);
+	b = store_batch_new();
+	store_batch_put(b, STORE_CF_USERS, "zafter", 6, "later", 5);
+	assert_int_equal(store_write(s, b, &cause), 0);
+	store_batch_free(b);
+	assert_int_equal(store_property(s, STORE_CF_USERS,
+	    "rocksdb.num-entries-active-mem-table"), 1);
+	assert_int_equal(store_flush(s, true, &cause), 0);
+	assert_int_equal(store_property(s, STORE_CF_USERS,
+	    "rocksdb.num-entries-active-mem-table"), 0);
+	assert_int_equal(store_property(s, STORE_CF_USERS,
+	    "rocksdb.num-immutable-mem-table"), 0);
+	assert_int_equal(store_property(s, STORE_CF_ACTIVE,
+	    "rocksdb.num-immutable-mem-table"), 0);
+	store_close(s);
+
+	so.read_only = true;
+	s = open_ok(f->dir, &so);
+	assert_int_equal(store_property(s, STORE_CF_USERS,
+	    "rocksdb.num-entries-active-mem-table"), 0);
+	assert_int_equal(store_property(s, STORE_CF_ACTIVE,
+	    "rocksdb.num-entries-active-mem-table"), 0);
+	expect_str(s, STORE_CF_USERS, "user099", "state");
+	expect_str(s, STORE_CF_USERS, "zafter", "later");
+	expect_str(s, STORE_CF_ACTIVE, "user090", "set");
 	store_close(s);
 }
 
@@ -1069,7 +1116,7 @@ flushed_size(const char *dir, const char *options)
 	so.options = options;
 	s = open_ok(dir, &so);
 	write_users_6m(s);
-	assert_int_equal(store_flush(s, &cause), 0);
+	assert_int_equal(store_flush(s, true, &cause), 0);
 	size = store_property(s, STORE_CF_USERS, "rocksdb.live-sst-files-size");
 	store_close(s);
 	return size;
@@ -1185,6 +1232,8 @@ main(int argc, char **argv)
 		cmocka_unit_test_setup_teardown(test_read_only_missing_cf,
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_flush, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_flush_started, setup,
+		    teardown),
 		cmocka_unit_test_setup_teardown(test_compression_default, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_properties, setup,
