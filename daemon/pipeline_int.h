@@ -41,7 +41,8 @@ enum out_topic {
 #define LIVE_BATCH_MSGS	256	/* live on one CPU: the drain budget is
 				 * checked this often */
 #define DRAIN_BUDGET_MS	20	/* consuming before other events run */
-#define CLOSE_SLICE	4096	/* --once: sessions closed between size checks */
+#define CLOSE_SLICE	4096	/* sessions closed between size checks
+				 * (--once) or between drains (live) */
 #define COMMIT_SLICE_BYTES (512 * 1024)	/* live: state written between drains */
 #define ONCE_DELIVERY_MS	45000	/* --once: wait for a batch's outputs */
 #define DLQ_VALUE_MAX	(256 * 1024)	/* under the producer's 1 MB limit */
@@ -161,6 +162,7 @@ struct pipeline {
 	struct event         *ev_more;	/* input left after a drain */
 	struct event         *ev_load;	/* partitions left to load */
 	struct event         *ev_commit;	/* commit round left to write */
+	struct event         *ev_close;	/* due sessions left to close */
 	struct event         *ev_written;	/* the writer is done */
 	int32_t              *round;	/* its partitions not written yet */
 	size_t                nround;

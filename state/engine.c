@@ -399,6 +399,12 @@ engine_advance(struct engine *g, int64_t now_ms)
 }
 
 size_t
+engine_advance_some(struct engine *g, int64_t now_ms, size_t max)
+{
+	return sessionizer_advance_some(g->sz, now_ms, max);
+}
+
+size_t
 engine_close_all(struct engine *g)
 {
 	return sessionizer_close_all(g->sz);

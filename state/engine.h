@@ -70,6 +70,8 @@ void engine_add_batch(struct engine *, const struct event *evs, size_t n,
     int64_t now_ms);
 /* Watermark by idleness, then close due sessions. Returns closed count. */
 size_t engine_advance(struct engine *, int64_t now_ms);
+/* The same, closing at most max; fewer means none is due any more. */
+size_t engine_advance_some(struct engine *, int64_t now_ms, size_t max);
 /* End of input: close every session. */
 size_t engine_close_all(struct engine *);
 /* The same in slices of at most max sessions; 0 when none is left. */

@@ -677,6 +677,12 @@ close_due(struct sessionizer *z, int64_t wm, bool all, size_t max)
 size_t
 sessionizer_advance(struct sessionizer *z, int64_t now_ms)
 {
+	return sessionizer_advance_some(z, now_ms, SIZE_MAX);
+}
+
+size_t
+sessionizer_advance_some(struct sessionizer *z, int64_t now_ms, size_t max)
+{
 	if (z->max_ts == INT64_MIN)
 		return 0;
 	/* Restored clock: the wall time of the last event is not known, so
@@ -693,7 +699,7 @@ sessionizer_advance(struct sessionizer *z, int64_t now_ms)
 	}
 	if (z->conf.hold_open)
 		return 0;
-	return close_due(z, z->wm, false, SIZE_MAX);
+	return close_due(z, z->wm, false, max);
 }
 
 size_t

@@ -98,6 +98,10 @@ void sessionizer_prefetch_user(const struct sessionizer *, uint32_t uid);
 void sessionizer_prefetch_sessions(const struct sessionizer *, uint32_t uid);
 /* Applies the idle rule and closes due sessions; returns how many. */
 size_t sessionizer_advance(struct sessionizer *, int64_t now_ms);
+/* The same, closing at most max of them (earliest deadline first): fewer
+ * than max closed means none is due any more. */
+size_t sessionizer_advance_some(struct sessionizer *, int64_t now_ms,
+    size_t max);
 /* Closes every open session (end of input). */
 size_t sessionizer_close_all(struct sessionizer *);
 /* Closes at most max open sessions, earliest deadline first; returns how

@@ -332,11 +332,8 @@ recovered "$t0" "second member ($moved partitions) came and went"
 t0=$(now_ms)
 bctl rtt 2 60000
 load_next
-for i in $(seq 300); do
-	[ "$(mval activityd_outbox_depth)" -gt 0 ] && break
-	[ "$i" -lt 300 ] || fail "no output waiting with the output leader slowed"
-	sleep 0.1
-done
+wait_mval activityd_outbox_depth 1 "" \
+    "no output waiting with the output leader slowed"
 kill -TERM "$DPID"
 exited_1 "on SIGTERM with outputs in flight"
 held=$(sed -n 's/.*msg="outputs not acknowledged at exit; the outbox has them for the next start" count=\([0-9]*\).*/\1/p' \

@@ -49,21 +49,14 @@ late_round() {
 	DPID=$!
 	IT_PIDS+=("$DPID")
 	wait_admin "$T/$f.err" "$DPID"
-	for i in $(seq 300); do
-		[ "$(mval activityd_sessions_closed_total)" -ge 1 ] && break
-		kill -0 "$DPID" 2>/dev/null || fail "$f: daemon died: $(tail -5 "$T/$f.err")"
-		[ "$i" -lt 300 ] || fail "$f: ua's session not emitted in 30 s"
-		sleep 0.1
-	done
+	wait_mval activityd_sessions_closed_total 1 "$DPID" \
+	    "$f: ua's session not emitted"
 	expect_eq "$f: sessions closed before the late events" \
 	    "$(mval activityd_sessions_closed_total)" 1
 
 	load_csv interactions "$T/$f.2.csv" "in.$f" "$f" 5 0
-	for i in $(seq 300); do
-		[ "$(mval activityd_records_in_total)" -ge 8 ] && break
-		[ "$i" -lt 300 ] || fail "$f: the second load not consumed in 30 s"
-		sleep 0.1
-	done
+	wait_mval activityd_records_in_total 8 "$DPID" \
+	    "$f: the second load not consumed"
 	expect_eq "$f: records consumed" "$(mval activityd_records_in_total)" 8
 	expect_eq "$f: late events" "$(mval activityd_late_events_total)" 2
 	expect_eq "$f: other dead letters" \

@@ -133,6 +133,20 @@ mval() {
 		END { print s + 0 }'
 }
 
+# wait_mval NAME MIN PID WHAT: waits (30 s at most) until the metric NAME
+# of the daemon at $ADMIN is at least MIN; fails with WHAT if it is not, or
+# at once if the daemon PID (when not empty) is gone.
+wait_mval() {
+	local i
+	for i in $(seq 300); do
+		[ "$(mval "$1")" -ge "$2" ] && return 0
+		[ -z "$3" ] || kill -0 "$3" 2>/dev/null ||
+			fail "$4: the daemon died"
+		sleep 0.1
+	done
+	fail "$4 in 30 s"
+}
+
 # wait_admin LOG PID: waits (30 s at most) for the daemon's "admin
 # listening" line in LOG and sets $ADMIN to its address (HOST:PORT).
 wait_admin() {

@@ -460,6 +460,36 @@ grown_session_closes_at_its_new_deadline(void **state)
 	    "ver=1..1 types=edit:2");
 }
 
+/*
+ * advance_some closes the due sessions in slices, earliest deadline first,
+ * and fewer than asked once none is due: the daemon closes a second's
+ * sessions that way, the input drained between slices.
+ */
+static void
+advance_some_closes_due_in_slices(void **state)
+{
+	struct zfx *x = zfx_new(false, 0);
+	uint32_t u;
+	size_t k;
+
+	(void)state;
+	/* User u's event at u minutes, added last to first. */
+	for (u = 10; u >= 1; u--)
+		zfx_add(x, u, FX_T0 + (int64_t)u * FX_MIN, 0, "edit", "1", 0);
+	/* The watermark passes the deadlines of users 1..7 only. */
+	zfx_add(x, 11, FX_T0 + 7 * FX_MIN + FX_GAP + FX_GRACE + 1, 0, "edit",
+	    "1", 0);
+	assert_int_equal(sessionizer_advance_some(x->z, 0, 3), 3);
+	assert_int_equal(sessionizer_advance_some(x->z, 0, 3), 3);
+	assert_int_equal(sessionizer_advance_some(x->z, 0, 3), 1);
+	assert_int_equal(sessionizer_advance_some(x->z, 0, 3), 0);
+	assert_int_equal(x->nc, 7);
+	for (k = 0; k < 7; k++)
+		assert_int_equal(x->c[k].uid, k + 1);
+	assert_int_equal(sessionizer_open_count(x->z), 4);
+	zfx_free(x);
+}
+
 #define W	1000000000LL	/* a wall-clock origin */
 #define YEAR	(365 * 24 * 60 * FX_MIN)
 
@@ -1041,6 +1071,7 @@ main(void)
 		cmocka_unit_test(version_tie_break_is_order_free),
 		cmocka_unit_test(watermark_closes_only_past_last_plus_gap),
 		cmocka_unit_test(grown_session_closes_at_its_new_deadline),
+		cmocka_unit_test(advance_some_closes_due_in_slices),
 		cmocka_unit_test(idle_partition_closes_by_wall_clock),
 		cmocka_unit_test(idle_close_short_and_reset_by_any_event),
 		cmocka_unit_test(hold_open_closes_only_at_close_all),
