@@ -148,7 +148,8 @@ struct pipeline {
 	size_t                nevs;
 	struct apply_run     *runs;		/* BATCH_MSGS */
 	size_t                nruns;
-	/* The runs split between the loop ([0]) and the helper ([1]). */
+	/* Split calls so far: a part's apply_on holds if its apply_seq
+	 * is this (split_runs). */
 	uint64_t              apply_seq;
 	size_t                split_min;	/* APPLY_SPLIT_MIN; a test hook */
 	uint64_t              drain_delay_ms;	/* test hook, first drain */
