@@ -350,11 +350,14 @@ G_RESUME=$(awk '{ print $3 }' <<<"$GROUP_RESTART")
 S100=(${LAT[state-100000]}) S300=(${LAT[state-300000]})
 C100=(${LAT[close-100000]}) C300=(${LAT[close-300000]})
 INC_RATE=$(awk -v r="$INC_REC" -v ms="$INC_WALL" 'BEGIN { printf "%.2f", ms / 1000 }')
+ONCE_VERDICT=$(verdict "$ONCE_BEST" 1000000 0)
+[ "$ONCE_VERDICT" = met ] || [ "$(verdict "$ONCE_BEST" 500000 0)" != met ] ||
+	ONCE_VERDICT="$ONCE_VERDICT, floor met"
 TABLE=$(cat <<EOF
 | # | measure | result | target | |
 |---|---|---|---|---|
 | 1 | bare librdkafka consumer, $EVENTS records, 64 partitions | ${CONS_BEST} records/s (runs: ${CONS[1]%.*}, ${CONS[2]%.*}, ${CONS[3]%.*}) | | |
-| 2 | activityd --once, end to end (process start to exit) | ${ONCE_BEST} events/s (runs: ${ONCE_RATE[1]}, ${ONCE_RATE[2]}, ${ONCE_RATE[3]}) | >= 1,000,000 (floor 500,000) | $(verdict "$ONCE_BEST" 1000000 0)$([ "$(verdict "$ONCE_BEST" 1000000 0)" = met ] || [ "$(verdict "$ONCE_BEST" 500000 0)" != met ] || echo ", floor met") |
+| 2 | activityd --once, end to end (process start to exit) | ${ONCE_BEST} events/s (runs: ${ONCE_RATE[1]}, ${ONCE_RATE[2]}, ${ONCE_RATE[3]}) | >= 1,000,000 (floor 500,000) | ${ONCE_VERDICT} |
 | 2 | ratio to the bare consumer | ${RATIO} | >= 0.5 | $(verdict "$RATIO" 0.5 0) |
 | 2 | activityd --once, consumption phase only (backfill ms) | ${BACK_BEST} events/s (runs: ${ONCE_BACK[1]}, ${ONCE_BACK[2]}, ${ONCE_BACK[3]}) | | |
 | 3 | live, produce to queryable state, 100k/s (achieved ${LAT[state-100000-rate]}/s), the run of median p99 of $LIVE_RUNS | p50 ${S100[0]:-n/a} ms, p99 ${S100[1]:-n/a} ms (n ${S100[2]:-0}, lost ${S100[3]:-0}; p99 of the runs: ${LAT[state-100000-p99s]:-n/a} ms) | p99 < 50 ms | $(verdict "${S100[1]:-n/a}" 50 1) |
