@@ -19,6 +19,12 @@
  * sessions with a free list per size (larger arrays from malloc): most
  * users have one or two open sessions, and a malloc'd array of the
  * minimum capacity would cost four summaries plus the allocator's header.
+ *
+ * The arrays are found through a hash table of the users that have open
+ * sessions, not an array indexed by every user id: a live daemon knows
+ * many times more users than have a session open (10M known, about 1M
+ * open at 50k events/s), and a 16-byte entry for each known user was an
+ * eighth of its memory. A user's entry goes when its last session closes.
  */
 #include "sessionizer.h"
 
@@ -41,9 +47,16 @@
 #define POOL_CHUNK	(256 * 1024)
 #define DRAIN_AHEAD	16		/* users prefetched when draining */
 
+#define NO_UID		UINT32_MAX	/* a free slot of the table */
+#define TAB_MIN_BITS	6
+#define ULIST_MAX	((1u << 27) - 1)	/* open sessions of one user */
+
+/* A user's open sessions: an entry of the table, 16 bytes. */
 struct ulist {
-	struct sess *s;
-	uint32_t     n, cap;	/* cap: a power of two, or 0 */
+	struct sess *s;		/* NULL: no block yet */
+	uint32_t     uid;	/* NO_UID: a free slot */
+	uint32_t     n : 27;	/* sessions in s, sorted by start */
+	uint32_t     lcap : 5;	/* s holds 1 << lcap */
 };
 
 struct pool {
@@ -67,8 +80,10 @@ struct sessionizer {
 	sessionizer_close_cb    cb;
 	sessionizer_ahead_cb    ahead;
 	void                   *cb_arg;
-	struct ulist           *users;
-	size_t                  nusers;		/* allocated entries */
+	struct ulist           *tab;		/* users with open sessions */
+	unsigned                tbits;		/* 1 << tbits slots, or no tab */
+	size_t                  tcount;		/* entries in use */
+	uint8_t                 grow16;		/* tab grows past this load */
 	struct hent            *heap;		/* [head, nheap) */
 	size_t                  head, nheap, capheap;
 	bool                    sorted;		/* draining a sorted heap */
@@ -76,7 +91,7 @@ struct sessionizer {
 	size_t                  open;
 	size_t                  ext_types;	/* sess_type slots out of line */
 	uint32_t                next_serial;
-	unsigned                first_cap;	/* of the heap and user lists */
+	unsigned                first_cap;	/* of the heap */
 	int64_t                 max_ts;		/* INT64_MIN: none yet */
 	int64_t                 wm;
 	int64_t                 last_event_wall;
@@ -100,14 +115,17 @@ sessionizer_new(const struct sessionizer_conf *conf, struct strdict *strings,
 	z->max_ts = INT64_MIN;
 	z->wm = INT64_MIN;
 	/*
-	 * The heap and the user lists double as they fill, and under an even
+	 * The heap and the user table double as they fill, and under an even
 	 * load every partition's fill at the same moment: at 100k events/s
 	 * the 64 partitions' copies (and their fresh pages) came together in
 	 * one stop of the loop of tens of ms. First capacities from 64 to
 	 * 124 entries, one after another, spread the doublings of sessionizers
-	 * made together over the whole of each doubling instead.
+	 * made together over the whole of each doubling instead; the table,
+	 * a power of two, grows at loads of 3/4, 11/16 or 5/8 in turn.
 	 */
-	z->first_cap = 64 + 4 * (next_first_cap++ % 16);
+	z->first_cap = 64 + 4 * (next_first_cap % 16);
+	z->grow16 = (uint8_t)(12 - next_first_cap % 3);
+	next_first_cap++;
 	return z;
 }
 
@@ -180,36 +198,144 @@ pool_put(struct pool *p, struct sess *b, uint32_t cap)
 	p->free[c] = b;
 }
 
+static uint32_t
+ulist_cap(const struct ulist *ul)
+{
+	return ul->s != NULL ? 1u << ul->lcap : 0;
+}
+
 /* Room for at least `need` sessions in the user's array. */
 static void
 ulist_reserve(struct sessionizer *z, struct ulist *ul, size_t need)
 {
-	uint32_t cap = ul->cap ? ul->cap : 1;
+	uint32_t cap = ulist_cap(ul), lcap = 0;
 	struct sess *s;
 
-	if (need <= ul->cap)
+	if (need <= cap)
 		return;
-	while (cap < need) {
-		if (cap > UINT32_MAX / 2)
-			fatalx("too many open sessions of one user");
-		cap *= 2;
-	}
-	s = pool_get(&z->pool, cap);
+	if (need > ULIST_MAX)
+		fatalx("more than %u open sessions of one user", ULIST_MAX);
+	while ((1u << lcap) < need)
+		lcap++;
+	s = pool_get(&z->pool, 1u << lcap);
 	if (ul->n)
 		memcpy(s, ul->s, ul->n * sizeof *s);
-	if (ul->cap)
-		pool_put(&z->pool, ul->s, ul->cap);
+	if (cap)
+		pool_put(&z->pool, ul->s, cap);
 	ul->s = s;
-	ul->cap = cap;
+	ul->lcap = lcap & 31;
 }
 
+/* Gives the user's array back to the pool (the entry stays). */
 static void
 ulist_release(struct sessionizer *z, struct ulist *ul)
 {
-	if (ul->cap)
-		pool_put(&z->pool, ul->s, ul->cap);
+	if (ul->s != NULL)
+		pool_put(&z->pool, ul->s, ulist_cap(ul));
 	ul->s = NULL;
-	ul->n = ul->cap = 0;
+	ul->n = 0;
+	ul->lcap = 0;
+}
+
+/* ---- the table of users with open sessions ---- */
+
+/* Fibonacci hashing: user ids are dense, consecutive ids spread out. */
+static inline size_t
+tab_home(const struct sessionizer *z, uint32_t uid)
+{
+	return (uint32_t)(uid * UINT32_C(0x9e3779b1)) >> (32 - z->tbits);
+}
+
+static inline struct ulist *
+ulist_find(const struct sessionizer *z, uint32_t uid)
+{
+	size_t mask, i;
+
+	if (z->tab == NULL)
+		return NULL;
+	mask = ((size_t)1 << z->tbits) - 1;
+	for (i = tab_home(z, uid);; i = (i + 1) & mask) {
+		if (z->tab[i].uid == uid)
+			return &z->tab[i];
+		if (z->tab[i].uid == NO_UID)
+			return NULL;
+	}
+}
+
+/* Puts an entry in a table that has room for it (linear probing). */
+static struct ulist *
+tab_place(struct sessionizer *z, const struct ulist *ul)
+{
+	size_t mask = ((size_t)1 << z->tbits) - 1, i;
+
+	for (i = tab_home(z, ul->uid); z->tab[i].uid != NO_UID;
+	    i = (i + 1) & mask)
+		;
+	z->tab[i] = *ul;
+	return &z->tab[i];
+}
+
+static void
+tab_resize(struct sessionizer *z, unsigned bits)
+{
+	struct ulist *old = z->tab;
+	size_t n = old != NULL ? (size_t)1 << z->tbits : 0, i;
+
+	if (bits > 32)
+		fatalx("more than 2^31 users with open sessions");
+	z->tab = xmalloc(((size_t)1 << bits) * sizeof *z->tab);
+	for (i = 0; i < (size_t)1 << bits; i++)
+		z->tab[i].uid = NO_UID;
+	z->tbits = bits;
+	for (i = 0; i < n; i++)
+		if (old[i].uid != NO_UID)
+			tab_place(z, &old[i]);
+	free(old);
+}
+
+/* The user's entry, made (with no sessions) if it has none. */
+static struct ulist *
+ulist_of(struct sessionizer *z, uint32_t uid)
+{
+	struct ulist *ul = ulist_find(z, uid), fresh = { .uid = uid };
+
+	if (ul != NULL)
+		return ul;
+	if (z->tab == NULL)
+		tab_resize(z, TAB_MIN_BITS);
+	else if ((z->tcount + 1) * 16 > ((size_t)z->grow16 << z->tbits))
+		tab_resize(z, z->tbits + 1);
+	z->tcount++;
+	return tab_place(z, &fresh);
+}
+
+/*
+ * Drops an entry whose array was released: the entries after it in its
+ * run move back (backward-shift deletion, no tombstones), and the table
+ * halves once it is an eighth full. Entry pointers do not survive this.
+ */
+static void
+ulist_remove(struct sessionizer *z, struct ulist *ul)
+{
+	size_t mask = ((size_t)1 << z->tbits) - 1;
+	size_t i = (size_t)(ul - z->tab), j = i, k;
+
+	for (;;) {
+		j = (j + 1) & mask;
+		if (z->tab[j].uid == NO_UID)
+			break;
+		k = tab_home(z, z->tab[j].uid);
+		/* Entry j may fill the hole at i unless its home lies in
+		 * the cyclic range (i, j]. */
+		if (i <= j ? (k <= i || k > j) : (k <= i && k > j)) {
+			z->tab[i] = z->tab[j];
+			i = j;
+		}
+	}
+	z->tab[i].uid = NO_UID;
+	z->tcount--;
+	if (z->tbits > TAB_MIN_BITS && z->tcount * 8 < (size_t)1 << z->tbits)
+		tab_resize(z, z->tbits - 1);
 }
 
 void
@@ -225,15 +351,17 @@ sessionizer_free(struct sessionizer *z)
 
 	if (z == NULL)
 		return;
-	for (i = 0; i < z->nusers; i++) {
-		for (j = 0; j < z->users[i].n; j++)
-			sess_release(z, &z->users[i].s[j]);
-		ulist_release(z, &z->users[i]);
+	for (i = 0; z->tab != NULL && i < (size_t)1 << z->tbits; i++) {
+		if (z->tab[i].uid == NO_UID)
+			continue;
+		for (j = 0; j < z->tab[i].n; j++)
+			sess_release(z, &z->tab[i].s[j]);
+		ulist_release(z, &z->tab[i]);
 	}
 	for (i = 0; i < z->pool.nchunks; i++)
 		free(z->pool.chunks[i]);
 	free(z->pool.chunks);
-	free(z->users);
+	free(z->tab);
 	free(z->heap);
 	free(z);
 }
@@ -424,34 +552,23 @@ heap_prefetch(const struct sessionizer *z)
 	if (!z->sorted)
 		return;
 	if (far < z->nheap) {
-		__builtin_prefetch(&z->users[z->heap[far].uid]);
+		if (z->tab != NULL)
+			__builtin_prefetch(&z->tab[tab_home(z,
+			    z->heap[far].uid)]);
 		if (z->ahead != NULL)
 			z->ahead(z->cb_arg, z->heap[far].uid, true);
 	}
 	if (near < z->nheap) {
-		__builtin_prefetch(z->users[z->heap[near].uid].s);
+		const struct ulist *ul = ulist_find(z, z->heap[near].uid);
+
+		if (ul != NULL)
+			__builtin_prefetch(ul->s);
 		if (z->ahead != NULL)
 			z->ahead(z->cb_arg, z->heap[near].uid, false);
 	}
 }
 
 /* ---- session summaries ---- */
-
-static struct ulist *
-ulist_of(struct sessionizer *z, uint32_t uid)
-{
-	if (uid >= z->nusers) {
-		size_t old = z->nusers;
-
-		if (z->nusers == 0)
-			z->users = first_alloc(z, &z->nusers,
-			    sizeof *z->users);
-		z->users = xgrow(z->users, &z->nusers, (size_t)uid + 1,
-		    sizeof *z->users);
-		memset(z->users + old, 0, (z->nusers - old) * sizeof *z->users);
-	}
-	return &z->users[uid];
-}
 
 static void
 sess_count_type(struct sessionizer *z, struct sess *s, uint32_t code,
@@ -604,15 +721,17 @@ sessionizer_add(struct sessionizer *z, uint32_t uid, int64_t ts,
 void
 sessionizer_prefetch_user(const struct sessionizer *z, uint32_t uid)
 {
-	if (uid < z->nusers)
-		__builtin_prefetch(&z->users[uid]);
+	if (z->tab != NULL)
+		__builtin_prefetch(&z->tab[tab_home(z, uid)]);
 }
 
 void
 sessionizer_prefetch_sessions(const struct sessionizer *z, uint32_t uid)
 {
-	if (uid < z->nusers && z->users[uid].s != NULL)
-		__builtin_prefetch(z->users[uid].s);
+	const struct ulist *ul = ulist_find(z, uid);
+
+	if (ul != NULL && ul->s != NULL)
+		__builtin_prefetch(ul->s);
 }
 
 static struct sess *
@@ -637,8 +756,10 @@ close_one(struct sessionizer *z, uint32_t uid, struct ulist *ul, uint32_t i)
 	memmove(&ul->s[i], &ul->s[i + 1], (ul->n - i - 1) * sizeof *ul->s);
 	ul->n--;
 	z->open--;
-	if (ul->n == 0)
+	if (ul->n == 0) {
 		ulist_release(z, ul);
+		ulist_remove(z, ul);
+	}
 	z->cb(z->cb_arg, uid, &s);
 	sess_release(z, &s);
 }
@@ -655,12 +776,13 @@ close_due(struct sessionizer *z, int64_t wm, bool all, size_t max)
 	while (heap_size(z) > 0 && closed < max &&
 	    (all || z->heap[z->head].deadline < wm)) {
 		struct hent h = z->heap[z->head];
-		struct ulist *ul = &z->users[h.uid];
+		struct ulist *ul = ulist_find(z, h.uid);
 		uint32_t i;
-		struct sess *s;
+		struct sess *s = NULL;
 
 		heap_prefetch(z);
-		s = find_serial(ul, h.serial, &i);
+		if (ul != NULL)
+			s = find_serial(ul, h.serial, &i);
 		heap_pop(z);
 		if (s == NULL)
 			continue;	/* merged into another session */
@@ -735,18 +857,21 @@ sessionizer_open_count(const struct sessionizer *z)
 const struct sess *
 sessionizer_sessions(const struct sessionizer *z, uint32_t uid, size_t *n)
 {
-	if (uid >= z->nusers) {
+	const struct ulist *ul = ulist_find(z, uid);
+
+	if (ul == NULL) {
 		*n = 0;
 		return NULL;
 	}
-	*n = z->users[uid].n;
-	return z->users[uid].s;
+	*n = ul->n;
+	return ul->s;
 }
 
 size_t
 sessionizer_memory(const struct sessionizer *z)
 {
-	return sizeof *z + z->nusers * sizeof *z->users +
+	return sizeof *z +
+	    (z->tab != NULL ? sizeof *z->tab << z->tbits : 0) +
 	    z->capheap * sizeof *z->heap + z->pool.nchunks * POOL_CHUNK +
 	    z->pool.capchunks * sizeof *z->pool.chunks + z->pool.big +
 	    z->ext_types * sizeof(struct sess_type);

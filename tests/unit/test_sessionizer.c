@@ -1023,11 +1023,12 @@ decode_rejects_garbage(void **state)
 }
 
 /*
- * Sessionizers made one after another start their heap and user list at
- * different capacities (64, 68, ... 124 entries, then 64 again), so that
- * partitions filled evenly do not all double them at once. Seen through
- * sessionizer_memory after one session each: 2 arrays x 4 entries x 16
- * bytes apart, 16 distinct values a cycle.
+ * Sessionizers made one after another start their heap at different
+ * capacities (64, 68, ... 124 entries, then 64 again), so that partitions
+ * filled evenly do not all double it at once. Seen through
+ * sessionizer_memory after one session each: 4 heap entries of 16 bytes
+ * apart, 16 distinct values a cycle (the user table starts at 64 slots in
+ * every one).
  */
 static void
 first_capacities_differ_between_sessionizers(void **state)
@@ -1038,7 +1039,7 @@ first_capacities_differ_between_sessionizers(void **state)
 	uint32_t ty = strdict_intern(str, strv_c("t"), NULL);
 	uint32_t ver = strdict_intern(str, strv_c("1.0"), NULL);
 	struct sessionizer *z[N];
-	size_t mem[N], step = 2 * 4 * 16;
+	size_t mem[N], step = 4 * 16;
 	int i, wraps = 0;
 
 	(void)state;
@@ -1061,6 +1062,160 @@ first_capacities_differ_between_sessionizers(void **state)
 	strdict_free(str);
 }
 
+/*
+ * The table of users with open sessions (64 slots of 16 bytes at first)
+ * grows at a load of 3/4, 11/16 or 5/8 in turn: three sessionizers made
+ * one after another hold 48, 44 and 40 users (in some rotation) in 64
+ * slots and double at the next one.
+ */
+static void
+user_table_grows_at_staggered_loads(void **state)
+{
+	struct sessionizer_conf conf = { FX_GAP, FX_GRACE, 0, false };
+	struct strdict *str = strdict_new();
+	uint32_t ty = strdict_intern(str, strv_c("t"), NULL);
+	uint32_t ver = strdict_intern(str, strv_c("1.0"), NULL);
+	size_t fit[3], k;
+	uint32_t u;
+
+	(void)state;
+	for (k = 0; k < 3; k++) {
+		struct sessionizer *z = sessionizer_new(&conf, str, NULL, NULL);
+		size_t m0;
+
+		sessionizer_observe(z, FX_T0, 0);
+		sessionizer_add(z, 0, FX_T0, 0, ty, ver);
+		m0 = sessionizer_memory(z);
+		for (u = 1; sessionizer_memory(z) == m0; u++) {
+			assert_true(u < 64);
+			sessionizer_add(z, u, FX_T0, 0, ty, ver);
+		}
+		/* Users 0..u - 1 are in; the table went to 128 slots at the
+		 * last one (the heap of 64 or more entries did not grow). */
+		assert_int_equal(sessionizer_memory(z) - m0, 64 * 16);
+		fit[k] = u - 1;
+		sessionizer_free(z);
+	}
+	assert_true(fit[0] != fit[1] && fit[1] != fit[2] && fit[0] != fit[2]);
+	assert_int_equal(fit[0] + fit[1] + fit[2], 48 + 44 + 40);
+	for (k = 0; k < 3; k++)
+		assert_true(fit[k] == 48 || fit[k] == 44 || fit[k] == 40);
+	strdict_free(str);
+}
+
+/* ---- many users: the table follows who has a session open ---- */
+
+enum { TU = 3300 };	/* users 1, 8, 15, ... (ids 7 apart) */
+
+struct tfx {
+	uint32_t closed[TU];	/* sessions closed, by user index */
+	size_t   total;
+};
+
+static void
+tfx_on_close(void *arg, uint32_t uid, const struct sess *s)
+{
+	struct tfx *t = arg;
+
+	(void)s;
+	assert_int_equal((uid - 1) % 7, 0);
+	assert_true((uid - 1) / 7 < TU);
+	t->closed[(uid - 1) / 7]++;
+	t->total++;
+}
+
+struct tdue {
+	int64_t  deadline;
+	uint32_t idx;
+};
+
+static int
+tdue_cmp(const void *a, const void *b)
+{
+	const struct tdue *x = a, *y = b;
+
+	return (x->deadline > y->deadline) - (x->deadline < y->deadline);
+}
+
+/*
+ * 3300 users with one session each, every tenth with a second one just
+ * over a gap later, then closed in slices of 250, earliest deadline
+ * first, until the watermark stops it, and the rest at close_all. After
+ * every slice each user's open sessions are exactly those not among the
+ * earliest closed, which checks that removing an entry (moving the ones
+ * after it back) never loses another; the table shrinks back to 64
+ * slots as users leave.
+ */
+static void
+table_follows_users_with_open_sessions(void **state)
+{
+	struct sessionizer_conf conf = { FX_GAP, FX_GRACE, 0, false };
+	struct strdict *str = strdict_new();
+	uint32_t ty = strdict_intern(str, strv_c("t"), NULL);
+	uint32_t ver = strdict_intern(str, strv_c("1.0"), NULL);
+	struct tfx *t = xcalloc(1, sizeof *t);
+	struct sessionizer *z = sessionizer_new(&conf, str, tfx_on_close, t);
+	struct tdue *due = xcalloc(TU + TU / 10, sizeof *due);
+	size_t ndue = 0, closed = 0, m_peak, i, n, got;
+	uint32_t *expect = xcalloc(TU, sizeof *expect);
+	int64_t wm;
+
+	(void)state;
+	for (i = 0; i < TU; i++) {
+		int64_t t1 = FX_T0 + (int64_t)i * 1000;
+
+		sessionizer_observe(z, t1, 0);
+		sessionizer_add(z, 1 + 7 * (uint32_t)i, t1, 0, ty, ver);
+		due[ndue++] = (struct tdue){ t1 + FX_GAP, (uint32_t)i };
+		if (i % 10 == 0) {
+			sessionizer_observe(z, t1 + FX_GAP + 1, 0);
+			sessionizer_add(z, 1 + 7 * (uint32_t)i,
+			    t1 + FX_GAP + 1, 0, ty, ver);
+			due[ndue++] = (struct tdue){ t1 + 2 * FX_GAP + 1,
+			    (uint32_t)i };
+		}
+	}
+	assert_int_equal(sessionizer_open_count(z), TU + TU / 10);
+	qsort(due, ndue, sizeof *due, tdue_cmp);
+	m_peak = sessionizer_memory(z);
+	wm = sessionizer_watermark(z);
+	for (;;) {
+		got = sessionizer_advance_some(z, 0, 250);
+		/* The next `got` deadlines, all before the watermark. */
+		for (i = 0; i < got; i++) {
+			assert_true(due[closed + i].deadline < wm);
+			expect[due[closed + i].idx]++;
+		}
+		closed += got;
+		assert_int_equal(t->total, closed);
+		for (i = 0; i < TU; i++) {
+			uint32_t mine = i % 10 == 0 ? 2 : 1;
+
+			assert_int_equal(t->closed[i], expect[i]);
+			sessionizer_sessions(z, 1 + 7 * (uint32_t)i, &n);
+			assert_int_equal(n, mine - expect[i]);
+		}
+		if (got < 250)
+			break;
+	}
+	/* The watermark stopped it, at the first deadline not before it. */
+	assert_true(closed < ndue && due[closed].deadline >= wm);
+	assert_int_equal(sessionizer_close_all(z), ndue - closed);
+	for (i = 0; i < TU; i++) {
+		assert_int_equal(t->closed[i], i % 10 == 0 ? 2 : 1);
+		sessionizer_sessions(z, 1 + 7 * (uint32_t)i, &n);
+		assert_int_equal(n, 0);
+	}
+	/* 3630 sessions of 3300 users: 8192 slots at the peak, 64 now;
+	 * the heap and the pool keep their capacity. */
+	assert_int_equal(m_peak - sessionizer_memory(z), (8192 - 64) * 16);
+	sessionizer_free(z);
+	strdict_free(str);
+	free(expect);
+	free(due);
+	free(t);
+}
+
 int
 main(void)
 {
@@ -1079,6 +1234,8 @@ main(void)
 		cmocka_unit_test(close_all_in_deadline_then_user_order),
 		cmocka_unit_test(memory_counts_out_of_line_types),
 		cmocka_unit_test(first_capacities_differ_between_sessionizers),
+		cmocka_unit_test(user_table_grows_at_staggered_loads),
+		cmocka_unit_test(table_follows_users_with_open_sessions),
 		cmocka_unit_test(user_round_trip_is_exact),
 		cmocka_unit_test(user_without_sessions_round_trips),
 		cmocka_unit_test(clock_round_trip_is_exact),
