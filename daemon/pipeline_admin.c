@@ -445,7 +445,7 @@ op_user(void *arg, const char *user_id, int *status, const char **err)
 
 	for (i = 0; i < n; i++) {
 		uint32_t uid = engine_user_find(e[i], row.user);
-		const struct user_stats *st;
+		struct user_stats st;
 		size_t ns;
 
 		if (uid == UINT32_MAX)
@@ -453,15 +453,15 @@ op_user(void *arg, const char *user_id, int *status, const char **err)
 		found = true;
 		sessionizer_sessions(engine_sessionizer(e[i]), uid, &ns);
 		open += ns;
-		if ((st = engine_user_stats(e[i], uid)) == NULL)
+		if (!engine_user_stats(e[i], uid, &st))
 			continue;
-		if (row.sessions == 0 || st->first_seen < row.first_seen)
-			row.first_seen = st->first_seen;
-		if (row.sessions == 0 || st->last_seen > row.last_seen)
-			row.last_seen = st->last_seen;
-		row.sessions += st->sessions;
-		row.duration_ms += st->duration_ms;
-		row.actions += st->actions;
+		if (row.sessions == 0 || st.first_seen < row.first_seen)
+			row.first_seen = st.first_seen;
+		if (row.sessions == 0 || st.last_seen > row.last_seen)
+			row.last_seen = st.last_seen;
+		row.sessions += st.sessions;
+		row.duration_ms += st.duration_ms;
+		row.actions += st.actions;
 	}
 	free(e);
 	if (!found) {

@@ -17,13 +17,25 @@
 #define USER_ENC_VERSION	1
 #define PSET_ENC_VERSION	1
 #define LOAD_AHEAD	16	/* entries of a loaded chunk looked ahead */
+#define TAG_COLD	0x80000000u
+#define COLD_COMPACT_MIN	(64 * 1024)	/* arena bytes */
 
 /*
- * What the engine keeps per user, in one cache line: every event reads the
- * statistics (the late rule) and the metadata codes, and marks the user
- * dirty. The codes are looked up once per metadata generation: the table
- * changes rarely against the event rate (and never during --once), so
- * most events touch neither the metadata table nor its dictionary.
+ * What the engine keeps per active user, in one cache line: every event
+ * reads the statistics (the late rule) and the metadata codes, and marks
+ * the user dirty. The codes are looked up once per metadata generation:
+ * the table changes rarely against the event rate (and never during
+ * --once), so most events touch neither the metadata table nor its
+ * dictionary.
+ *
+ * A user is active (its record hot, in this pool) while it has open
+ * sessions or changes not yet committed. Once committed with no session
+ * open, it goes cold: its six statistics are packed as varints in an
+ * arena (about 17 bytes instead of 64), until its next event or closed
+ * session brings it back. A live daemon knows many times more users than
+ * are active (docs/engine.md, "Hot and cold users"). The user
+ * dictionary's tag says where a user's record is: 0 none (all zero),
+ * 1 + index hot, TAG_COLD | offset cold.
  */
 struct urec {
 	struct user_stats st;
@@ -40,8 +52,12 @@ struct engine {
 	struct engine_cb     cb;
 	struct strdict      *users;
 	struct strdict      *strings;	/* action types and app versions */
-	struct urec         *u;		/* by uid, line-aligned */
-	size_t               nu, capu;	/* records set up, allocated */
+	struct urec         *hot;	/* by tag - 1, line-aligned */
+	size_t               nhot, caphot;	/* records set up, allocated */
+	uint32_t            *freehot;	/* indices of released records */
+	size_t               nfree, capfree;
+	struct enc           cold;	/* packed statistics of cold users */
+	size_t               cold_garbage;	/* bytes of thawed records */
 	struct sessionizer  *sz;
 	struct active       *act;
 	uint32_t            *dirty;
@@ -51,7 +67,7 @@ struct engine {
 };
 
 static void on_close(void *arg, uint32_t uid, const struct sess *s);
-static void on_close_ahead(void *arg, uint32_t uid, bool far);
+static void on_close_ahead(void *arg, uint32_t uid, unsigned stage);
 
 struct engine *
 engine_new(const struct engine_conf *conf, struct meta *meta,
@@ -67,6 +83,7 @@ engine_new(const struct engine_conf *conf, struct meta *meta,
 	g->sz = sessionizer_new(&conf->sess, g->strings, on_close, g);
 	sessionizer_set_ahead(g->sz, on_close_ahead);
 	g->act = active_new(&conf->act);
+	enc_init(&g->cold);
 	return g;
 }
 
@@ -79,70 +96,195 @@ engine_free(struct engine *g)
 	active_free(g->act);
 	strdict_free(g->users);
 	strdict_free(g->strings);
-	if (g->u != NULL && munmap(g->u, g->capu * sizeof *g->u) != 0)
+	if (g->hot != NULL && munmap(g->hot, g->caphot * sizeof *g->hot) != 0)
 		fatalx("munmap of the user records failed");
+	free(g->freehot);
+	enc_free(&g->cold);
 	free(g->dirty);
 	free(g->types);
 	free(g);
 }
 
 static void
-mark_dirty(struct engine *g, uint32_t uid)
+mark_dirty(struct engine *g, struct urec *r, uint32_t uid)
 {
-	if (g->u[uid].dirty)
+	if (r->dirty)
 		return;
-	g->u[uid].dirty = 1;
+	r->dirty = 1;
 	g->dirty = xgrow(g->dirty, &g->capdirty, g->ndirty + 1,
 	    sizeof *g->dirty);
 	g->dirty[g->ndirty++] = uid;
 }
 
 /*
- * The records live in their own mapping, grown by doubling with mremap:
- * the kernel moves the pages instead of copying them (loading 10M users
- * spent a sixth of its time copying and faulting in doubled arrays, and a
- * live partition stopped for the copy), and a record is first written
- * when its user is interned (user_intern_hashed), so the unused tail is
- * address space, not memory. Page-aligned, so each record is one line.
+ * The hot records live in their own mapping, grown by doubling with
+ * mremap: the kernel moves the pages instead of copying them (loading 10M
+ * users spent a sixth of its time copying and faulting in doubled arrays,
+ * and a live partition stopped for the copy), and a record is first
+ * written when it is taken, so the unused tail is address space, not
+ * memory. Page-aligned, so each record is one line.
  */
 static void
-urec_grow(struct engine *g, size_t need)
+hot_grow(struct engine *g, size_t need)
 {
-	size_t cap = g->capu ? g->capu : 1024;
+	size_t cap = g->caphot ? g->caphot : 1024;
 	void *u;
 
 	while (cap < need)
 		cap *= 2;
-	if (g->u == NULL)
-		u = mmap(NULL, cap * sizeof *g->u, PROT_READ | PROT_WRITE,
+	if (cap >= TAG_COLD)
+		fatalx("more than %u active users in one partition",
+		    TAG_COLD - 1);
+	if (g->hot == NULL)
+		u = mmap(NULL, cap * sizeof *g->hot, PROT_READ | PROT_WRITE,
 		    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	else
-		u = mremap(g->u, g->capu * sizeof *g->u, cap * sizeof *g->u,
-		    MREMAP_MAYMOVE);
+		u = mremap(g->hot, g->caphot * sizeof *g->hot,
+		    cap * sizeof *g->hot, MREMAP_MAYMOVE);
 	if (u == MAP_FAILED)
 		fatalx("out of memory (%zu users)", cap);
-	g->u = u;
-	g->capu = cap;
+	g->hot = u;
+	g->caphot = cap;
+}
+
+static void
+stats_encode(struct enc *e, const struct user_stats *st)
+{
+	enc_uvar(e, st->sessions);
+	enc_uvar(e, st->duration_ms);
+	enc_uvar(e, st->actions);
+	enc_svar(e, st->first_seen);
+	enc_svar(e, st->last_seen);
+	enc_uvar(e, st->late);
+}
+
+static void
+stats_decode(struct dec *d, struct user_stats *st)
+{
+	st->sessions = dec_uvar(d);
+	st->duration_ms = dec_uvar(d);
+	st->actions = dec_uvar(d);
+	st->first_seen = dec_svar(d);
+	st->last_seen = dec_svar(d);
+	st->late = dec_uvar(d);
+}
+
+/* A cold record's statistics; returns its length in the arena. */
+static size_t
+cold_read(const struct engine *g, uint32_t off, struct user_stats *st)
+{
+	struct dec d;
+
+	dec_init(&d, g->cold.buf + off, g->cold.len - off);
+	stats_decode(&d, st);
+	if (d.err)
+		fatalx("cold user record at %u is corrupt", off);
+	return (size_t)(d.p - (g->cold.buf + off));
+}
+
+/* The user's statistics wherever they are (all zero without a record). */
+static void
+stats_of(const struct engine *g, uint32_t uid, struct user_stats *st)
+{
+	uint32_t tag = strdict_tag(g->users, uid);
+
+	if (tag == 0)
+		memset(st, 0, sizeof *st);
+	else if (tag & TAG_COLD)
+		cold_read(g, tag & ~TAG_COLD, st);
+	else
+		*st = g->hot[tag - 1].st;
+}
+
+/* The user's hot record, taken (and filled from the cold one) if need be. */
+static struct urec *
+rec_of(struct engine *g, uint32_t uid)
+{
+	uint32_t tag = strdict_tag(g->users, uid);
+	size_t idx;
+	struct urec *r;
+
+	if (tag != 0 && !(tag & TAG_COLD))
+		return &g->hot[tag - 1];
+	if (g->nfree > 0)
+		idx = g->freehot[--g->nfree];
+	else {
+		if (g->nhot == g->caphot)
+			hot_grow(g, g->nhot + 1);
+		idx = g->nhot++;
+	}
+	r = &g->hot[idx];
+	memset(r, 0, sizeof *r);
+	/* A generation that cannot match: looked up on first use. */
+	r->meta_gen = UINT32_MAX;
+	if (tag & TAG_COLD)
+		g->cold_garbage += cold_read(g, tag & ~TAG_COLD, &r->st);
+	strdict_set_tag(g->users, uid, (uint32_t)idx + 1);
+	return r;
+}
+
+/* Rewrites the arena without the records of users that went hot. */
+static void
+cold_compact(struct engine *g)
+{
+	struct enc fresh;
+	size_t n = strdict_count(g->users);
+	uint32_t uid;
+
+	enc_init(&fresh);
+	enc_reserve(&fresh, g->cold.len - g->cold_garbage);
+	for (uid = 0; uid < n; uid++) {
+		uint32_t tag = strdict_tag(g->users, uid);
+		struct user_stats st;
+
+		if (!(tag & TAG_COLD))
+			continue;
+		cold_read(g, tag & ~TAG_COLD, &st);
+		strdict_set_tag(g->users, uid, TAG_COLD | (uint32_t)fresh.len);
+		stats_encode(&fresh, &st);
+	}
+	enc_free(&g->cold);
+	g->cold = fresh;
+	g->cold_garbage = 0;
+}
+
+/* Packs a user's statistics into the arena, or drops them (all zero). */
+static void
+cold_write(struct engine *g, uint32_t uid, const struct user_stats *st)
+{
+	if (st->sessions == 0 && st->late == 0) {
+		strdict_set_tag(g->users, uid, 0);
+		return;
+	}
+	if (g->cold.len >= TAG_COLD)
+		fatalx("cold user records of one partition over 2 GiB");
+	strdict_set_tag(g->users, uid, TAG_COLD | (uint32_t)g->cold.len);
+	stats_encode(&g->cold, st);
+}
+
+/* A committed user without open sessions gives its hot record back. */
+static void
+freeze(struct engine *g, uint32_t uid)
+{
+	uint32_t tag = strdict_tag(g->users, uid);
+	size_t n;
+
+	if (tag == 0 || (tag & TAG_COLD) || g->hot[tag - 1].dirty)
+		return;
+	sessionizer_sessions(g->sz, uid, &n);
+	if (n > 0)
+		return;
+	cold_write(g, uid, &g->hot[tag - 1].st);
+	g->freehot = xgrow(g->freehot, &g->capfree, g->nfree + 1,
+	    sizeof *g->freehot);
+	g->freehot[g->nfree++] = tag - 1;
 }
 
 static uint32_t
 user_intern_hashed(struct engine *g, struct strv user_id, uint64_t h,
     bool *created)
 {
-	uint32_t uid = strdict_intern_hashed(g->users, user_id, h, created);
-
-	/* Ids are dense: a new user is the next record. */
-	if (uid >= g->nu) {
-		if (uid >= g->capu)
-			urec_grow(g, (size_t)uid + 1);
-		for (; g->nu <= uid; g->nu++) {
-			memset(&g->u[g->nu], 0, sizeof *g->u);
-			/* A generation that cannot match: looked up on
-			 * first use. */
-			g->u[g->nu].meta_gen = UINT32_MAX;
-		}
-	}
-	return uid;
+	return strdict_intern_hashed(g->users, user_id, h, created);
 }
 
 static uint32_t
@@ -155,7 +297,7 @@ user_intern(struct engine *g, struct strv user_id)
 static struct urec *
 user_rec(struct engine *g, uint32_t uid)
 {
-	struct urec *r = &g->u[uid];
+	struct urec *r = rec_of(g, uid);
 	uint32_t gen = meta_generation(g->meta);
 
 	if (r->meta_gen != gen) {
@@ -178,17 +320,25 @@ type_cmp(const void *a, const void *b)
 	    ((const struct action_count *)b)->type);
 }
 
-/* What on_close will read: the record and name, then the metadata. */
+/* What on_close will read: the name (its entry holds the record's tag),
+ * then the record, then the metadata. */
 static void
-on_close_ahead(void *arg, uint32_t uid, bool far)
+on_close_ahead(void *arg, uint32_t uid, unsigned stage)
 {
 	struct engine *g = arg;
+	uint32_t tag;
 
-	if (far) {
-		__builtin_prefetch(&g->u[uid]);
+	if (stage == 2) {
 		strdict_prefetch_id(g->users, uid);
-	} else if (g->u[uid].meta_gen == meta_generation(g->meta))
-		meta_prefetch_id(g->meta, g->u[uid].meta_id);
+		return;
+	}
+	tag = strdict_tag(g->users, uid);
+	if (tag == 0 || (tag & TAG_COLD))
+		return;
+	if (stage == 1)
+		__builtin_prefetch(&g->hot[tag - 1]);
+	else if (g->hot[tag - 1].meta_gen == meta_generation(g->meta))
+		meta_prefetch_id(g->meta, g->hot[tag - 1].meta_id);
 }
 
 /* v in decimal, as "%lld" writes it (at most 20 bytes, no NUL): snprintf
@@ -231,7 +381,7 @@ on_close(void *arg, uint32_t uid, const struct sess *s)
 	st->sessions++;
 	st->duration_ms += (uint64_t)(end - s->start);
 	st->actions += s->count;
-	mark_dirty(g, uid);
+	mark_dirty(g, r, uid);
 	if (g->cb.session == NULL)
 		return;
 
@@ -291,7 +441,7 @@ add_hashed(struct engine *g, const struct event *ev, uint64_t uhash,
 	if (!warm)
 		meta_prefetch(g->meta, uhash);
 	uid = user_intern_hashed(g, ev->user_id, uhash, &created);
-	r = &g->u[uid];
+	r = rec_of(g, uid);
 	if (!warm) {
 		sessionizer_prefetch_user(g->sz, uid);
 		if (active_is_active(g->act, ev->duration_ms))
@@ -312,7 +462,7 @@ add_hashed(struct engine *g, const struct event *ev, uint64_t uhash,
 		    strdict_intern(g->strings, ev->action_type, NULL),
 		    strdict_intern(g->strings, ev->app_version, NULL));
 	}
-	mark_dirty(g, uid);
+	mark_dirty(g, r, uid);
 	if (active_is_active(g->act, ev->duration_ms)) {
 		struct meta_entry me = { 0, { 0 } };
 
@@ -364,10 +514,8 @@ engine_add_batch(struct engine *g, const struct event *evs, size_t n,
 
 			if (id == STRDICT_NONE)	/* new: metadata lookup */
 				meta_prefetch(g->meta, h[m % RING]);
-			else if (id < g->nu) {
-				__builtin_prefetch(&g->u[id]);
+			else if (id < strdict_count(g->users))
 				sessionizer_prefetch_user(g->sz, id);
-			}
 		}
 		if (i >= AHEAD + AHEAD / 2 && c < n) {
 			uint32_t id = strdict_prefetch_entry(g->users,
@@ -382,8 +530,16 @@ engine_add_batch(struct engine *g, const struct event *evs, size_t n,
 				id = (uint32_t)strdict_count(g->users);
 				for (k = t; k < c; k++)
 					id += k < n && fresh[k % RING];
-			} else
+			} else {
+				/* The entry has arrived: its tag names
+				 * the record. */
+				uint32_t tag = id < strdict_count(g->users) ?
+				    strdict_tag(g->users, id) : 0;
+
+				if (tag != 0 && !(tag & TAG_COLD))
+					__builtin_prefetch(&g->hot[tag - 1]);
 				sessionizer_prefetch_sessions(g->sz, id);
+			}
 			if (active_is_active(g->act, evs[c].duration_ms))
 				active_prefetch(g->act, id, evs[c].ts_ms);
 		}
@@ -458,14 +614,20 @@ engine_user_hash(const struct engine *g, uint32_t uid)
 	return strdict_hash(g->users, uid);
 }
 
-const struct user_stats *
-engine_user_stats(const struct engine *g, uint32_t uid)
+bool
+engine_user_stats(const struct engine *g, uint32_t uid,
+    struct user_stats *out)
 {
 	if (uid >= strdict_count(g->users))
-		return NULL;
-	if (g->u[uid].st.sessions == 0 && g->u[uid].st.late == 0)
-		return NULL;
-	return &g->u[uid].st;
+		return false;
+	stats_of(g, uid, out);
+	return out->sessions != 0 || out->late != 0;
+}
+
+size_t
+engine_hot_users(const struct engine *g)
+{
+	return g->nhot - g->nfree;
 }
 
 double
@@ -480,7 +642,8 @@ void
 engine_memory_parts(const struct engine *g, size_t out[ENGINE_MEM_COUNT])
 {
 	out[ENGINE_MEM_USERS] = sizeof *g + strdict_memory(g->users) +
-	    g->nu * sizeof *g->u + g->capdirty * sizeof *g->dirty;
+	    g->nhot * sizeof *g->hot + g->capfree * sizeof *g->freehot +
+	    g->cold.cap + g->capdirty * sizeof *g->dirty;
 	out[ENGINE_MEM_SESSIONS] = sessionizer_memory(g->sz);
 	out[ENGINE_MEM_SETS] = active_memory(g->act);
 	out[ENGINE_MEM_STRINGS] = strdict_memory(g->strings);
@@ -512,23 +675,28 @@ engine_clear_dirty(struct engine *g)
 {
 	size_t i;
 
-	for (i = 0; i < g->ndirty; i++)
-		g->u[g->dirty[i]].dirty = 0;
+	for (i = 0; i < g->ndirty; i++) {
+		uint32_t uid = g->dirty[i];
+
+		g->hot[strdict_tag(g->users, uid) - 1].dirty = 0;
+		/* In --once every user has sessions open to the end. */
+		if (!g->conf.sess.hold_open)
+			freeze(g, uid);
+	}
 	g->ndirty = 0;
+	if (g->cold.len > COLD_COMPACT_MIN &&
+	    g->cold_garbage > g->cold.len / 2)
+		cold_compact(g);
 }
 
 void
 engine_encode_user(const struct engine *g, uint32_t uid, struct enc *e)
 {
-	const struct user_stats *st = &g->u[uid].st;
+	struct user_stats st;
 
+	stats_of(g, uid, &st);
 	enc_u8(e, USER_ENC_VERSION);
-	enc_uvar(e, st->sessions);
-	enc_uvar(e, st->duration_ms);
-	enc_uvar(e, st->actions);
-	enc_svar(e, st->first_seen);
-	enc_svar(e, st->last_seen);
-	enc_uvar(e, st->late);
+	stats_encode(e, &st);
 	sessionizer_encode_user(g->sz, uid, e);
 }
 
@@ -538,25 +706,29 @@ engine_decode_user(struct engine *g, struct strv user_id, const void *buf,
 {
 	struct dec d;
 	struct user_stats st;
-	uint32_t uid;
+	uint32_t uid, tag;
 	size_t n;
 
 	dec_init(&d, buf, len);
 	if (dec_u8(&d) != USER_ENC_VERSION)
 		return -1;
-	st.sessions = dec_uvar(&d);
-	st.duration_ms = dec_uvar(&d);
-	st.actions = dec_uvar(&d);
-	st.first_seen = dec_svar(&d);
-	st.last_seen = dec_svar(&d);
-	st.late = dec_uvar(&d);
+	stats_decode(&d, &st);
 	if (d.err || user_id.len == 0 || user_id.len > EVENT_USER_ID_MAX)
 		return -1;
 	uid = user_intern(g, user_id);
 	sessionizer_sessions(g->sz, uid, &n);
 	if (n != 0)
 		return -1;	/* loaded twice */
-	g->u[uid].st = st;
+	/* Loaded users start cold: most will see no event soon. */
+	tag = strdict_tag(g->users, uid);
+	if (tag != 0 && !(tag & TAG_COLD))
+		g->hot[tag - 1].st = st;
+	else {
+		if (tag & TAG_COLD)
+			g->cold_garbage += cold_read(g, tag & ~TAG_COLD,
+			    &(struct user_stats){ 0 });
+		cold_write(g, uid, &st);
+	}
 	if (sessionizer_decode_user(g->sz, uid, &d) != 0 || !dec_done(&d))
 		return -1;
 	return 0;

@@ -86,11 +86,18 @@ size_t engine_user_count(const struct engine *);
 uint32_t engine_user_find(const struct engine *, struct strv user_id);
 struct strv engine_user_name(const struct engine *, uint32_t uid);
 uint64_t engine_user_hash(const struct engine *, uint32_t uid);
-/* NULL when the user has no closed session (and no late event). */
-const struct user_stats *engine_user_stats(const struct engine *,
-    uint32_t uid);
+/* The user's statistics into *out; false (and *out zero or undefined for
+ * an unknown id) when it has no closed session and no late event. */
+bool engine_user_stats(const struct engine *, uint32_t uid,
+    struct user_stats *out);
 /* Average session duration in seconds (SPEC: avg_session_duration). */
 double user_stats_avg_seconds(const struct user_stats *);
+
+/*
+ * Users whose record is kept in full (open sessions, or changes not yet
+ * committed); the others' statistics are packed (docs/engine.md).
+ */
+size_t engine_hot_users(const struct engine *);
 
 /* Bytes allocated, less capacity reserved and never written. */
 size_t engine_memory(const struct engine *);

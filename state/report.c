@@ -116,19 +116,19 @@ report_users(struct engine *const *engines, size_t n, uint64_t top,
 
 	for (e = 0; e < n; e++) {
 		for (u = 0; u < engine_user_count(engines[e]); u++) {
-			const struct user_stats *st = engine_user_stats(
-			    engines[e], (uint32_t)u);
+			struct user_stats st;
 
-			if (st == NULL || st->sessions == 0)
+			if (!engine_user_stats(engines[e], (uint32_t)u, &st) ||
+			    st.sessions == 0)
 				continue;
 			rows = xgrow(rows, &cap, nrows + 1, sizeof *rows);
 			rows[nrows].user = engine_user_name(engines[e],
 			    (uint32_t)u);
-			rows[nrows].sessions = st->sessions;
-			rows[nrows].duration_ms = st->duration_ms;
-			rows[nrows].actions = st->actions;
-			rows[nrows].first_seen = st->first_seen;
-			rows[nrows].last_seen = st->last_seen;
+			rows[nrows].sessions = st.sessions;
+			rows[nrows].duration_ms = st.duration_ms;
+			rows[nrows].actions = st.actions;
+			rows[nrows].first_seen = st.first_seen;
+			rows[nrows].last_seen = st.last_seen;
 			nrows++;
 		}
 	}

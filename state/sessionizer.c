@@ -547,16 +547,19 @@ heap_pop(struct sessionizer *z)
 static inline __attribute__((always_inline)) void
 heap_prefetch(const struct sessionizer *z)
 {
-	size_t far = z->head + DRAIN_AHEAD, near = z->head + DRAIN_AHEAD / 2;
+	size_t far2 = z->head + DRAIN_AHEAD * 3 / 2, far = z->head + DRAIN_AHEAD,
+	    near = z->head + DRAIN_AHEAD / 2;
 
 	if (!z->sorted)
 		return;
+	if (far2 < z->nheap && z->ahead != NULL)
+		z->ahead(z->cb_arg, z->heap[far2].uid, 2);
 	if (far < z->nheap) {
 		if (z->tab != NULL)
 			__builtin_prefetch(&z->tab[tab_home(z,
 			    z->heap[far].uid)]);
 		if (z->ahead != NULL)
-			z->ahead(z->cb_arg, z->heap[far].uid, true);
+			z->ahead(z->cb_arg, z->heap[far].uid, 1);
 	}
 	if (near < z->nheap) {
 		const struct ulist *ul = ulist_find(z, z->heap[near].uid);
@@ -564,7 +567,7 @@ heap_prefetch(const struct sessionizer *z)
 		if (ul != NULL)
 			__builtin_prefetch(ul->s);
 		if (z->ahead != NULL)
-			z->ahead(z->cb_arg, z->heap[near].uid, false);
+			z->ahead(z->cb_arg, z->heap[near].uid, 0);
 	}
 }
 

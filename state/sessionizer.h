@@ -87,10 +87,12 @@ void sessionizer_add(struct sessionizer *, uint32_t uid, int64_t ts_ms,
     int64_t duration_ms, uint32_t action, uint32_t version);
 /*
  * Closing everything calls `ahead` for the users of sessions about to
- * close, far ahead (far = true) and then nearer, so that the close
- * callback's caller can start loading what it will read about them.
+ * close at three distances, stage 2 farthest, then 1, then 0, so that the
+ * close callback's caller can start loading what it will read about them
+ * (each stage's loads naming the next's).
  */
-typedef void (*sessionizer_ahead_cb)(void *arg, uint32_t uid, bool far);
+typedef void (*sessionizer_ahead_cb)(void *arg, uint32_t uid,
+    unsigned stage);
 void sessionizer_set_ahead(struct sessionizer *, sessionizer_ahead_cb);
 /* Look-ahead hints for an event of uid to come: its list, then (once the
  * list has arrived) its sessions. */

@@ -3,8 +3,8 @@
  *
  * Layout: an open-addressing table of slots (id + 32 bits of the hash, so
  * most probes are decided without touching the string), entries indexed by
- * id (full hash, length, a pointer to the bytes and room for a short
- * string), and an arena of 64 KiB chunks holding longer strings. The full
+ * id (full hash, length, the owner's tag, and the string itself if short,
+ * else a pointer to its bytes), and an arena of 64 KiB chunks holding longer strings. The full
  * hash is kept because the HyperLogLog sketches need it for every new
  * (user, period) pair and growing the table must not rehash strings.
  *
@@ -24,7 +24,7 @@
 #include "xmalloc.h"
 
 #define ARENA_CHUNK	(64 * 1024)
-#define ENTRY_INLINE	12
+#define ENTRY_INLINE	16
 #define SEG0_BITS	4		/* the first segment holds 16 entries */
 #define SEG_MAX		(33 - SEG0_BITS)	/* ids up to 2^32 - 2 */
 
@@ -37,9 +37,18 @@ struct slot {
 struct entry {
 	uint64_t    hash;
 	uint32_t    len;
-	char        inl[ENTRY_INLINE];
-	const char *p;			/* inl, or arena bytes */
+	uint32_t    tag;		/* the owner's, 0 until set */
+	union {
+		char        inl[ENTRY_INLINE];	/* len <= ENTRY_INLINE */
+		const char *p;			/* else, arena bytes */
+	} b;
 };
+
+static inline const char *
+entry_bytes(const struct entry *e)
+{
+	return e->len <= ENTRY_INLINE ? e->b.inl : e->b.p;
+}
 
 struct strdict {
 	struct slot  *slots;
@@ -188,8 +197,8 @@ probe(const struct strdict *d, struct strv s, uint64_t h)
 		if (sl->hash32 == h32) {
 			const struct entry *e = entry_of(d, sl->id);
 
-			if (e->len == s.len &&
-			    (s.len == 0 || memcmp(e->p, s.p, s.len) == 0))
+			if (e->len == s.len && (s.len == 0 ||
+			    memcmp(entry_bytes(e), s.p, s.len) == 0))
 				return j;
 		}
 		j = (j + 1) & d->mask;
@@ -265,12 +274,12 @@ strdict_intern_hashed(struct strdict *d, struct strv s, uint64_t h,
 	e = entry_of(d, id);
 	e->hash = h;
 	e->len = (uint32_t)s.len;
+	e->tag = 0;
 	if (s.len <= ENTRY_INLINE) {
 		if (s.len)
-			memcpy(e->inl, s.p, s.len);
-		e->p = e->inl;
+			memcpy(e->b.inl, s.p, s.len);
 	} else
-		e->p = arena_copy(d, s);
+		e->b.p = arena_copy(d, s);
 	d->slots[j].id = id;
 	d->slots[j].hash32 = (uint32_t)(h >> 32);
 	d->n++;
@@ -288,7 +297,19 @@ strdict_get(const struct strdict *d, uint32_t id)
 	if (id >= d->n)
 		return (struct strv){ NULL, 0 };
 	e = entry_of(d, id);
-	return (struct strv){ e->p, e->len };
+	return (struct strv){ entry_bytes(e), e->len };
+}
+
+uint32_t
+strdict_tag(const struct strdict *d, uint32_t id)
+{
+	return entry_of(d, id)->tag;
+}
+
+void
+strdict_set_tag(struct strdict *d, uint32_t id, uint32_t tag)
+{
+	entry_of(d, id)->tag = tag;
 }
 
 uint64_t

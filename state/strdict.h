@@ -43,6 +43,13 @@ void strdict_prefetch_id(const struct strdict *, uint32_t id);
 /* Id of s, or STRDICT_NONE. */
 uint32_t strdict_find(const struct strdict *, struct strv s);
 struct strv strdict_get(const struct strdict *, uint32_t id);
+/*
+ * A 32-bit value kept with each string for its owner (0 when interned):
+ * the engine finds a user's record through it, in the cache line the
+ * lookup has loaded anyway. The id must exist.
+ */
+uint32_t strdict_tag(const struct strdict *, uint32_t id);
+void strdict_set_tag(struct strdict *, uint32_t id, uint32_t tag);
 /* 64-bit hash of the string with that id (XXH3, as the sketches use). */
 uint64_t strdict_hash(const struct strdict *, uint32_t id);
 size_t strdict_count(const struct strdict *);

@@ -185,6 +185,20 @@ fx_engine_like(struct fx *f)
 	return engine_new(&f->conf, f->meta, &f->cb);
 }
 
+/*
+ * engine_user_stats as a pointer (NULL without statistics), into one of
+ * four buffers used in turn, so that an assertion can compare two.
+ */
+static inline const struct user_stats *
+fx_stats(const struct engine *g, uint32_t uid)
+{
+	static struct user_stats buf[4];
+	static unsigned next;
+	struct user_stats *st = &buf[next++ % 4];
+
+	return engine_user_stats(g, uid, st) ? st : NULL;
+}
+
 static inline void
 fx_free(struct fx *f)
 {

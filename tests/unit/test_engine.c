@@ -141,7 +141,7 @@ session_end_modes(void **state)
 		s = emitted(f, "u1", 0);
 		assert_true(s->end == rows[r].end);
 		assert_true(s->duration == rows[r].duration);
-		assert_true(user_stats_avg_seconds(engine_user_stats(f->eng,
+		assert_true(user_stats_avg_seconds(fx_stats(f->eng,
 		    uid_of(f->eng, "u1"))) == rows[r].avg);
 		fx_free(f);
 	}
@@ -177,9 +177,9 @@ user_stats_exact(void **state)
 		}
 		fx_add(f, "u2", FX_T0, 1, "edit", "1");
 		/* No closed session yet: no statistics. */
-		assert_null(engine_user_stats(f->eng, uid_of(f->eng, "u1")));
+		assert_null(fx_stats(f->eng, uid_of(f->eng, "u1")));
 		engine_close_all(f->eng);
-		st = engine_user_stats(f->eng, uid_of(f->eng, "u1"));
+		st = fx_stats(f->eng, uid_of(f->eng, "u1"));
 		assert_non_null(st);
 		assert_int_equal(st->sessions, rows[r].n);
 		assert_int_equal(st->duration_ms, sum);
@@ -192,8 +192,8 @@ user_stats_exact(void **state)
 			fail_msg("avg %.17g, want %.17g",
 			    user_stats_avg_seconds(st), rows[r].avg);
 		/* Out of range ids have none. */
-		assert_null(engine_user_stats(f->eng, 2));
-		assert_null(engine_user_stats(f->eng, STRDICT_NONE));
+		assert_null(fx_stats(f->eng, 2));
+		assert_null(fx_stats(f->eng, STRDICT_NONE));
 		fx_free(f);
 	}
 	{
@@ -235,7 +235,7 @@ late_event_counts_for_dau_only(void **state)
 	    "late: belongs to an emitted session");
 	sessionizer_sessions(engine_sessionizer(f->eng), u1, &n);
 	assert_int_equal(n, 0);
-	st = engine_user_stats(f->eng, u1);
+	st = fx_stats(f->eng, u1);
 	assert_int_equal(st->sessions, 1);
 	assert_int_equal(st->actions, 1);
 	assert_int_equal(st->late, 1);
@@ -260,7 +260,7 @@ late_event_counts_for_dau_only(void **state)
 	assert_int_equal(engine_close_all(f->eng), 2);
 	assert_int_equal(emitted(f, "u1", 1)->actions, 1);
 	assert_string_equal(emitted(f, "u1", 1)->sid, "u1:1672617900001");
-	assert_int_equal(engine_user_stats(f->eng, u1)->sessions, 2);
+	assert_int_equal(fx_stats(f->eng, u1)->sessions, 2);
 	fx_free(f);
 }
 
@@ -353,6 +353,87 @@ metadata_changes_reach_cached_users(void **state)
 
 /* ---- write-behind: dirty users and user records ---- */
 
+/*
+ * A commit (engine_clear_dirty) packs the users without open sessions;
+ * their next event or closed session brings them back whole. 5000 users
+ * with one session a day for four days, each day closed and committed:
+ * only the user with a session open stays whole, every statistic is
+ * exact after each day, and the arena, rewritten once more than half of
+ * it is records of users that came back (after the third day), is then
+ * smaller than after the second. The late rule reads a packed user's
+ * last session.
+ */
+static void
+idle_users_go_cold_and_come_back(void **state)
+{
+	enum { N = 5000, DAYS = 4 };
+	const int64_t day = 86400000;
+	struct fx *f = fx_new(&live);
+	struct engine_cb cb = { NULL, NULL, NULL };
+	struct engine *g = engine_new(&f->conf, f->meta, &cb);
+	size_t part[ENGINE_MEM_COUNT], users_mem[DAYS], i, c;
+	struct user_stats st;
+	char name[16];
+
+	(void)state;
+	for (c = 0; c < DAYS; c++) {
+		int64_t base = FX_T0 + (int64_t)c * day;
+
+		for (i = 0; i < N; i++) {
+			snprintf(name, sizeof name, "u%zu", i);
+			assert_int_equal(fx_add_to(g, name, base + (int64_t)i,
+			    1000, "edit", "1", 0), ENGINE_OK);
+		}
+		/* Half a day later: every session of the day is due (and
+		 * the clock user's of the day before). */
+		fx_add_to(g, "clock", base + day / 2, 0, "edit", "1", 0);
+		assert_int_equal(engine_advance(g, 0), c == 0 ? N : N + 1);
+		assert_int_equal(engine_hot_users(g), N + 1);
+		engine_clear_dirty(g);
+		assert_int_equal(engine_hot_users(g), 1);
+		for (i = 0; i < N; i++) {
+			snprintf(name, sizeof name, "u%zu", i);
+			assert_true(engine_user_stats(g, uid_of(g, name), &st));
+			assert_int_equal(st.sessions, c + 1);
+			assert_int_equal(st.actions, c + 1);
+			assert_int_equal(st.duration_ms, (c + 1) * 1000);
+			assert_true(st.first_seen == FX_T0 + (int64_t)i);
+			assert_true(st.last_seen == base + (int64_t)i);
+			assert_int_equal(st.late, 0);
+		}
+		engine_memory_parts(g, part);
+		users_mem[c] = part[ENGINE_MEM_USERS];
+	}
+	assert_true(users_mem[2] < users_mem[1]);
+
+	/* u7's last session started at day 3 + 7 ms: within the gap after
+	 * it is late, and only counted. */
+	assert_int_equal(fx_add_to(g, "u7", FX_T0 + 3 * day + 7 + FX_GAP, 0,
+	    "edit", "1", 0), ENGINE_LATE);
+	assert_int_equal(engine_hot_users(g), 2);
+	engine_clear_dirty(g);
+	assert_int_equal(engine_hot_users(g), 1);
+	assert_true(engine_user_stats(g, uid_of(g, "u7"), &st));
+	assert_int_equal(st.sessions, DAYS);
+	assert_int_equal(st.late, 1);
+	engine_free(g);
+
+	/* A user back from cold looks its metadata up again. */
+	fx_meta(f->meta, "m1", 19000, "US", "iOS", "free");
+	fx_add(f, "m1", fx_ms("2023-03-01T10:00:00Z"), 20000, "edit", "1");
+	fx_add(f, "clock", fx_ms("2023-03-01T12:00:00Z"), 0, "edit", "1");
+	assert_int_equal(engine_advance(f->eng, 0), 1);
+	engine_clear_dirty(f->eng);
+	assert_int_equal(engine_hot_users(f->eng), 1);
+	fx_add(f, "m1", fx_ms("2023-03-02T10:00:00Z"), 20000, "edit", "1");
+	assert_string_equal(day_country(f, "2023-03-01", "m1"), "US");
+	assert_string_equal(day_country(f, "2023-03-02", "m1"), "US");
+	assert_int_equal(engine_close_all(f->eng), 2);
+	assert_true(emitted(f, "m1", 1)->has_meta);
+	assert_string_equal(emitted(f, "m1", 1)->dims[DIM_COUNTRY], "US");
+	fx_free(f);
+}
+
 static void
 assert_dirty(const struct engine *g, const uint32_t *want, size_t nwant)
 {
@@ -426,8 +507,8 @@ user_record_round_trip(void **state)
 	g2 = fx_engine_like(f);
 	fx_add_to(g2, "other", FX_T0, 0, "x", "y", 0);	/* ids differ */
 	assert_int_equal(engine_decode_user(g2, STRV("u1"), rec, len), 0);
-	a = engine_user_stats(f->eng, uid_of(f->eng, "u1"));
-	b = engine_user_stats(g2, uid_of(g2, "u1"));
+	a = fx_stats(f->eng, uid_of(f->eng, "u1"));
+	b = fx_stats(g2, uid_of(g2, "u1"));
 	assert_non_null(b);
 	assert_memory_equal(a, b, sizeof *a);
 	assert_int_equal(b->sessions, 1);
@@ -457,8 +538,8 @@ user_record_round_trip(void **state)
 		assert_string_equal(s1->types, "create:1,edit:1");
 		assert_true(s1->end == FX_T0 + 41 * FX_MIN + 20000);
 	}
-	assert_memory_equal(engine_user_stats(f->eng, uid_of(f->eng, "u1")),
-	    engine_user_stats(g2, uid_of(g2, "u1")), sizeof *a);
+	assert_memory_equal(fx_stats(f->eng, uid_of(f->eng, "u1")),
+	    fx_stats(g2, uid_of(g2, "u1")), sizeof *a);
 
 	/* Every strict prefix and a trailing byte are rejected. */
 	for (i = 0; i <= len; i++) {
@@ -739,6 +820,7 @@ main(void)
 		cmocka_unit_test(late_event_counts_for_dau_only),
 		cmocka_unit_test(metadata_changes_reach_cached_users),
 		cmocka_unit_test(dirty_users_track_changes),
+		cmocka_unit_test(idle_users_go_cold_and_come_back),
 		cmocka_unit_test(user_record_round_trip),
 		cmocka_unit_test(pset_delta_round_trip_in_two_chunks),
 		cmocka_unit_test(clock_round_trip),
