@@ -46,6 +46,13 @@ struct urec {
 };
 _Static_assert(sizeof(struct urec) == 64, "struct urec is one cache line");
 
+/* A user that was committed with no session open, and the watermark past
+ * which it goes cold if it stays so. */
+struct cooling {
+	int64_t  at;
+	uint32_t uid;
+};
+
 struct engine {
 	struct engine_conf   conf;
 	struct meta         *meta;
@@ -56,6 +63,8 @@ struct engine {
 	size_t               nhot, caphot;	/* records set up, allocated */
 	uint32_t            *freehot;	/* indices of released records */
 	size_t               nfree, capfree;
+	struct cooling      *cool;	/* clean users waiting to go cold */
+	size_t               ncool, capcool, coolhead;
 	struct enc           cold;	/* packed statistics of cold users */
 	size_t               cold_garbage;	/* bytes of thawed records */
 	struct sessionizer  *sz;
@@ -99,6 +108,7 @@ engine_free(struct engine *g)
 	if (g->hot != NULL && munmap(g->hot, g->caphot * sizeof *g->hot) != 0)
 		fatalx("munmap of the user records failed");
 	free(g->freehot);
+	free(g->cool);
 	enc_free(&g->cold);
 	free(g->dirty);
 	free(g->types);
@@ -206,9 +216,13 @@ rec_of(struct engine *g, uint32_t uid)
 
 	if (tag != 0 && !(tag & TAG_COLD))
 		return &g->hot[tag - 1];
-	if (g->nfree > 0)
+	if (g->nfree > 0) {
 		idx = g->freehot[--g->nfree];
-	else {
+		/* The next user to come back will take this one. */
+		if (g->nfree > 0)
+			__builtin_prefetch(&g->hot[g->freehot[g->nfree - 1]],
+			    1);
+	} else {
 		if (g->nhot == g->caphot)
 			hot_grow(g, g->nhot + 1);
 		idx = g->nhot++;
@@ -223,6 +237,20 @@ rec_of(struct engine *g, uint32_t uid)
 	return r;
 }
 
+/* Bytes of the cold record at off: six varints, each ending with a byte
+ * below 0x80. */
+static size_t
+cold_len(const struct engine *g, uint32_t off)
+{
+	const uint8_t *p = g->cold.buf + off;
+	size_t n = 0;
+	int ends = 0;
+
+	while (ends < 6)
+		ends += p[n++] < 0x80;
+	return n;
+}
+
 /* Rewrites the arena without the records of users that went hot. */
 static void
 cold_compact(struct engine *g)
@@ -232,16 +260,16 @@ cold_compact(struct engine *g)
 	uint32_t uid;
 
 	enc_init(&fresh);
-	enc_reserve(&fresh, g->cold.len - g->cold_garbage);
+	/* Room for the next commits' records too: no copy at the next one. */
+	enc_reserve(&fresh, (g->cold.len - g->cold_garbage) * 5 / 4);
 	for (uid = 0; uid < n; uid++) {
-		uint32_t tag = strdict_tag(g->users, uid);
-		struct user_stats st;
+		uint32_t tag = strdict_tag(g->users, uid), off;
 
 		if (!(tag & TAG_COLD))
 			continue;
-		cold_read(g, tag & ~TAG_COLD, &st);
+		off = tag & ~TAG_COLD;
 		strdict_set_tag(g->users, uid, TAG_COLD | (uint32_t)fresh.len);
-		stats_encode(&fresh, &st);
+		enc_raw(&fresh, g->cold.buf + off, cold_len(g, off));
 	}
 	enc_free(&g->cold);
 	g->cold = fresh;
@@ -262,22 +290,73 @@ cold_write(struct engine *g, uint32_t uid, const struct user_stats *st)
 	stats_encode(&g->cold, st);
 }
 
-/* A committed user without open sessions gives its hot record back. */
-static void
-freeze(struct engine *g, uint32_t uid)
+/*
+ * A user stays hot for gap + grace of event time after its last session
+ * closed: in a busy stream with a short gap, users that come back within
+ * seconds would otherwise be packed and unpacked at every session.
+ */
+static int64_t
+cool_at(const struct engine *g, const struct user_stats *st)
+{
+	return st->last_seen + 2 * g->conf.sess.gap_ms + g->conf.sess.grace_ms;
+}
+
+/* Whether a user is clean, without open sessions and idle long enough at
+ * watermark wm (or any time, with wm INT64_MAX): then it can go cold. */
+static bool
+coolable(const struct engine *g, uint32_t uid, int64_t wm)
 {
 	uint32_t tag = strdict_tag(g->users, uid);
 	size_t n;
 
 	if (tag == 0 || (tag & TAG_COLD) || g->hot[tag - 1].dirty)
-		return;
+		return false;
 	sessionizer_sessions(g->sz, uid, &n);
-	if (n > 0)
-		return;
+	return n == 0 && (wm == INT64_MAX ||
+	    cool_at(g, &g->hot[tag - 1].st) < wm);
+}
+
+/* Packs a user's statistics and gives its hot record back. */
+static void
+freeze(struct engine *g, uint32_t uid)
+{
+	uint32_t tag = strdict_tag(g->users, uid);
+
 	cold_write(g, uid, &g->hot[tag - 1].st);
 	g->freehot = xgrow(g->freehot, &g->capfree, g->nfree + 1,
 	    sizeof *g->freehot);
 	g->freehot[g->nfree++] = tag - 1;
+}
+
+static void
+cool_push(struct engine *g, uint32_t uid, int64_t at)
+{
+	if (g->coolhead > 0 && g->coolhead >= g->ncool / 2) {
+		g->ncool -= g->coolhead;
+		memmove(g->cool, g->cool + g->coolhead, g->ncool * sizeof *g->cool);
+		g->coolhead = 0;
+	}
+	g->cool = xgrow(g->cool, &g->capcool, g->ncool + 1, sizeof *g->cool);
+	g->cool[g->ncool++] = (struct cooling){ at, uid };
+}
+
+/*
+ * Freezes the waiting users whose time has come, in the order they were
+ * queued (their times are nearly in order: each was queued at the first
+ * commit after its session closed). One that became active meanwhile is
+ * dropped; it is queued again once it is clean without sessions.
+ */
+static void
+cool_drain(struct engine *g, int64_t wm)
+{
+	while (g->coolhead < g->ncool && g->cool[g->coolhead].at < wm) {
+		uint32_t uid = g->cool[g->coolhead++].uid;
+
+		if (coolable(g, uid, wm))
+			freeze(g, uid);
+	}
+	if (g->coolhead == g->ncool)
+		g->coolhead = g->ncool = 0;
 }
 
 static uint32_t
@@ -536,7 +615,10 @@ engine_add_batch(struct engine *g, const struct event *evs, size_t n,
 				uint32_t tag = id < strdict_count(g->users) ?
 				    strdict_tag(g->users, id) : 0;
 
-				if (tag != 0 && !(tag & TAG_COLD))
+				if (tag & TAG_COLD)	/* to unpack */
+					__builtin_prefetch(g->cold.buf +
+					    (tag & ~TAG_COLD));
+				else if (tag != 0)
 					__builtin_prefetch(&g->hot[tag - 1]);
 				sessionizer_prefetch_sessions(g->sz, id);
 			}
@@ -643,6 +725,7 @@ engine_memory_parts(const struct engine *g, size_t out[ENGINE_MEM_COUNT])
 {
 	out[ENGINE_MEM_USERS] = sizeof *g + strdict_memory(g->users) +
 	    g->nhot * sizeof *g->hot + g->capfree * sizeof *g->freehot +
+	    g->capcool * sizeof *g->cool +
 	    g->cold.cap + g->capdirty * sizeof *g->dirty;
 	out[ENGINE_MEM_SESSIONS] = sessionizer_memory(g->sz);
 	out[ENGINE_MEM_SETS] = active_memory(g->act);
@@ -677,13 +760,15 @@ engine_clear_dirty(struct engine *g)
 
 	for (i = 0; i < g->ndirty; i++) {
 		uint32_t uid = g->dirty[i];
+		struct urec *r = &g->hot[strdict_tag(g->users, uid) - 1];
 
-		g->hot[strdict_tag(g->users, uid) - 1].dirty = 0;
+		r->dirty = 0;
 		/* In --once every user has sessions open to the end. */
-		if (!g->conf.sess.hold_open)
-			freeze(g, uid);
+		if (!g->conf.sess.hold_open && coolable(g, uid, INT64_MAX))
+			cool_push(g, uid, cool_at(g, &r->st));
 	}
 	g->ndirty = 0;
+	cool_drain(g, engine_watermark(g));
 	if (g->cold.len > COLD_COMPACT_MIN &&
 	    g->cold_garbage > g->cold.len / 2)
 		cold_compact(g);

@@ -311,8 +311,8 @@ ulist_of(struct sessionizer *z, uint32_t uid)
 
 /*
  * Drops an entry whose array was released: the entries after it in its
- * run move back (backward-shift deletion, no tombstones), and the table
- * halves once it is an eighth full. Entry pointers do not survive this.
+ * run move back (backward-shift deletion, no tombstones). Entry pointers
+ * do not survive this.
  */
 static void
 ulist_remove(struct sessionizer *z, struct ulist *ul)
@@ -334,8 +334,24 @@ ulist_remove(struct sessionizer *z, struct ulist *ul)
 	}
 	z->tab[i].uid = NO_UID;
 	z->tcount--;
-	if (z->tbits > TAB_MIN_BITS && z->tcount * 8 < (size_t)1 << z->tbits)
-		tab_resize(z, z->tbits - 1);
+}
+
+/*
+ * Halves the table while it is under an eighth full: after a live close
+ * pass, not per removal, so that closing everything at the end of --once
+ * does not rehash a shrinking table over and over.
+ */
+static void
+tab_shrink(struct sessionizer *z)
+{
+	unsigned bits = z->tbits;
+
+	if (z->tab == NULL)
+		return;
+	while (bits > TAB_MIN_BITS && z->tcount * 8 < (size_t)1 << bits)
+		bits--;
+	if (bits < z->tbits)
+		tab_resize(z, bits);
 }
 
 void
@@ -808,6 +824,8 @@ sessionizer_advance(struct sessionizer *z, int64_t now_ms)
 size_t
 sessionizer_advance_some(struct sessionizer *z, int64_t now_ms, size_t max)
 {
+	size_t n;
+
 	if (z->max_ts == INT64_MIN)
 		return 0;
 	/* Restored clock: the wall time of the last event is not known, so
@@ -824,7 +842,9 @@ sessionizer_advance_some(struct sessionizer *z, int64_t now_ms, size_t max)
 	}
 	if (z->conf.hold_open)
 		return 0;
-	return close_due(z, z->wm, false, max);
+	n = close_due(z, z->wm, false, max);
+	tab_shrink(z);
+	return n;
 }
 
 size_t

@@ -354,6 +354,39 @@ metadata_changes_reach_cached_users(void **state)
 /* ---- write-behind: dirty users and user records ---- */
 
 /*
+ * A user committed with no session open waits for gap + grace of event
+ * time after its session closed (last start + 2 gap + grace) before it is
+ * packed; one that comes back meanwhile stays whole.
+ */
+static void
+committed_users_cool_before_going_cold(void **state)
+{
+	struct fx *f = fx_new(&live);
+	int64_t t = FX_T0;
+	struct user_stats st;
+
+	(void)state;
+	fx_add(f, "a", t, 0, "edit", "1");
+	fx_add(f, "b", t, 0, "edit", "1");
+	fx_add(f, "clock", t + FX_GAP + FX_GRACE + 1, 0, "edit", "1");
+	assert_int_equal(engine_advance(f->eng, 0), 2);	/* a, b */
+	engine_clear_dirty(f->eng);
+	/* The watermark (t + gap + 1 ms) is not past t + 2 gap + grace. */
+	assert_int_equal(engine_hot_users(f->eng), 3);
+	assert_int_equal(fx_add(f, "b", t + 2 * FX_GAP, 0, "edit", "1"),
+	    ENGINE_OK);
+	/* Watermark t + 2 gap + grace + 1 ms: a's time has come. */
+	fx_add(f, "clock", t + 2 * FX_GAP + 2 * FX_GRACE + 1, 0, "edit", "1");
+	assert_int_equal(engine_advance(f->eng, 0), 0);
+	engine_clear_dirty(f->eng);
+	assert_int_equal(engine_hot_users(f->eng), 2);	/* b, clock */
+	assert_true(engine_user_stats(f->eng, uid_of(f->eng, "a"), &st));
+	assert_int_equal(st.sessions, 1);
+	assert_true(st.last_seen == t);
+	fx_free(f);
+}
+
+/*
  * A commit (engine_clear_dirty) packs the users without open sessions;
  * their next event or closed session brings them back whole. 5000 users
  * with one session a day for four days, each day closed and committed:
@@ -821,6 +854,7 @@ main(void)
 		cmocka_unit_test(metadata_changes_reach_cached_users),
 		cmocka_unit_test(dirty_users_track_changes),
 		cmocka_unit_test(idle_users_go_cold_and_come_back),
+		cmocka_unit_test(committed_users_cool_before_going_cold),
 		cmocka_unit_test(user_record_round_trip),
 		cmocka_unit_test(pset_delta_round_trip_in_two_chunks),
 		cmocka_unit_test(clock_round_trip),
