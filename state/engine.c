@@ -3,8 +3,6 @@
  */
 #include "engine.h"
 
-#include <sys/mman.h>
-
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,46 +10,12 @@
 #include "enc.h"
 #include "meta.h"
 #include "strdict.h"
+#include "userrec.h"
 #include "xmalloc.h"
 
 #define USER_ENC_VERSION	1
 #define PSET_ENC_VERSION	1
 #define LOAD_AHEAD	16	/* entries of a loaded chunk looked ahead */
-#define TAG_COLD	0x80000000u
-#define COLD_COMPACT_MIN	(64 * 1024)	/* arena bytes */
-
-/*
- * What the engine keeps per active user, in one cache line: every event
- * reads the statistics (the late rule) and the metadata codes, and marks
- * the user dirty. The codes are looked up once per metadata generation:
- * the table changes rarely against the event rate (and never during
- * --once), so most events touch neither the metadata table nor its
- * dictionary.
- *
- * A user is active (its record hot, in this pool) while it has open
- * sessions or changes not yet committed. Once committed with no session
- * open, it goes cold: its six statistics are packed as varints in an
- * arena (about 17 bytes instead of 64), until its next event or closed
- * session brings it back. A live daemon knows many times more users than
- * are active (docs/engine.md, "Hot and cold users"). The user
- * dictionary's tag says where a user's record is: 0 none (all zero),
- * 1 + index hot, TAG_COLD | offset cold.
- */
-struct urec {
-	struct user_stats st;
-	uint32_t          meta_gen;	/* generation the two below are of */
-	uint32_t          meta_id;
-	uint16_t          codes[DIM_COUNT];	/* 0s without metadata */
-	uint16_t          dirty;
-};
-_Static_assert(sizeof(struct urec) == 64, "struct urec is one cache line");
-
-/* A user that was committed with no session open, and the watermark past
- * which it goes cold if it stays so. */
-struct cooling {
-	int64_t  at;
-	uint32_t uid;
-};
 
 struct engine {
 	struct engine_conf   conf;
@@ -59,14 +23,7 @@ struct engine {
 	struct engine_cb     cb;
 	struct strdict      *users;
 	struct strdict      *strings;	/* action types and app versions */
-	struct urec         *hot;	/* by tag - 1, line-aligned */
-	size_t               nhot, caphot;	/* records set up, allocated */
-	uint32_t            *freehot;	/* indices of released records */
-	size_t               nfree, capfree;
-	struct cooling      *cool;	/* clean users waiting to go cold */
-	size_t               ncool, capcool, coolhead;
-	struct enc           cold;	/* packed statistics of cold users */
-	size_t               cold_garbage;	/* bytes of thawed records */
+	struct userrec      *recs;	/* found through the users' tags */
 	struct sessionizer  *sz;
 	struct active       *act;
 	uint32_t            *dirty;
@@ -92,7 +49,11 @@ engine_new(const struct engine_conf *conf, struct meta *meta,
 	g->sz = sessionizer_new(&conf->sess, g->strings, on_close, g);
 	sessionizer_set_ahead(g->sz, on_close_ahead);
 	g->act = active_new(&conf->act);
-	enc_init(&g->cold);
+	/* A committed user stays hot for gap + grace of event time after
+	 * its last session closed: in a busy stream with a short gap, users
+	 * that come back within seconds are not packed at every session. */
+	g->recs = userrec_new(g->users, g->sz,
+	    2 * conf->sess.gap_ms + conf->sess.grace_ms);
 	return g;
 }
 
@@ -105,11 +66,7 @@ engine_free(struct engine *g)
 	active_free(g->act);
 	strdict_free(g->users);
 	strdict_free(g->strings);
-	if (g->hot != NULL && munmap(g->hot, g->caphot * sizeof *g->hot) != 0)
-		fatalx("munmap of the user records failed");
-	free(g->freehot);
-	free(g->cool);
-	enc_free(&g->cold);
+	userrec_free(g->recs);
 	free(g->dirty);
 	free(g->types);
 	free(g);
@@ -124,239 +81,6 @@ mark_dirty(struct engine *g, struct urec *r, uint32_t uid)
 	g->dirty = xgrow(g->dirty, &g->capdirty, g->ndirty + 1,
 	    sizeof *g->dirty);
 	g->dirty[g->ndirty++] = uid;
-}
-
-/*
- * The hot records live in their own mapping, grown by doubling with
- * mremap: the kernel moves the pages instead of copying them (loading 10M
- * users spent a sixth of its time copying and faulting in doubled arrays,
- * and a live partition stopped for the copy), and a record is first
- * written when it is taken, so the unused tail is address space, not
- * memory. Page-aligned, so each record is one line.
- */
-static void
-hot_grow(struct engine *g, size_t need)
-{
-	size_t cap = g->caphot ? g->caphot : 1024;
-	void *u;
-
-	while (cap < need)
-		cap *= 2;
-	if (cap >= TAG_COLD)
-		fatalx("more than %u active users in one partition",
-		    TAG_COLD - 1);
-	if (g->hot == NULL)
-		u = mmap(NULL, cap * sizeof *g->hot, PROT_READ | PROT_WRITE,
-		    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	else
-		u = mremap(g->hot, g->caphot * sizeof *g->hot,
-		    cap * sizeof *g->hot, MREMAP_MAYMOVE);
-	if (u == MAP_FAILED)
-		fatalx("out of memory (%zu users)", cap);
-	g->hot = u;
-	g->caphot = cap;
-}
-
-static void
-stats_encode(struct enc *e, const struct user_stats *st)
-{
-	enc_uvar(e, st->sessions);
-	enc_uvar(e, st->duration_ms);
-	enc_uvar(e, st->actions);
-	enc_svar(e, st->first_seen);
-	enc_svar(e, st->last_seen);
-	enc_uvar(e, st->late);
-}
-
-static void
-stats_decode(struct dec *d, struct user_stats *st)
-{
-	st->sessions = dec_uvar(d);
-	st->duration_ms = dec_uvar(d);
-	st->actions = dec_uvar(d);
-	st->first_seen = dec_svar(d);
-	st->last_seen = dec_svar(d);
-	st->late = dec_uvar(d);
-}
-
-/* A cold record's statistics; returns its length in the arena. */
-static size_t
-cold_read(const struct engine *g, uint32_t off, struct user_stats *st)
-{
-	struct dec d;
-
-	dec_init(&d, g->cold.buf + off, g->cold.len - off);
-	stats_decode(&d, st);
-	if (d.err)
-		fatalx("cold user record at %u is corrupt", off);
-	return (size_t)(d.p - (g->cold.buf + off));
-}
-
-/* The user's statistics wherever they are (all zero without a record). */
-static void
-stats_of(const struct engine *g, uint32_t uid, struct user_stats *st)
-{
-	uint32_t tag = strdict_tag(g->users, uid);
-
-	if (tag == 0)
-		memset(st, 0, sizeof *st);
-	else if (tag & TAG_COLD)
-		cold_read(g, tag & ~TAG_COLD, st);
-	else
-		*st = g->hot[tag - 1].st;
-}
-
-/* The user's hot record, taken (and filled from the cold one) if need be. */
-static struct urec *
-rec_of(struct engine *g, uint32_t uid)
-{
-	uint32_t tag = strdict_tag(g->users, uid);
-	size_t idx;
-	struct urec *r;
-
-	if (tag != 0 && !(tag & TAG_COLD))
-		return &g->hot[tag - 1];
-	if (g->nfree > 0) {
-		idx = g->freehot[--g->nfree];
-		/* The next user to come back will take this one. */
-		if (g->nfree > 0)
-			__builtin_prefetch(&g->hot[g->freehot[g->nfree - 1]],
-			    1);
-	} else {
-		if (g->nhot == g->caphot)
-			hot_grow(g, g->nhot + 1);
-		idx = g->nhot++;
-	}
-	r = &g->hot[idx];
-	memset(r, 0, sizeof *r);
-	/* A generation that cannot match: looked up on first use. */
-	r->meta_gen = UINT32_MAX;
-	if (tag & TAG_COLD)
-		g->cold_garbage += cold_read(g, tag & ~TAG_COLD, &r->st);
-	strdict_set_tag(g->users, uid, (uint32_t)idx + 1);
-	return r;
-}
-
-/* Bytes of the cold record at off: six varints, each ending with a byte
- * below 0x80. */
-static size_t
-cold_len(const struct engine *g, uint32_t off)
-{
-	const uint8_t *p = g->cold.buf + off;
-	size_t n = 0;
-	int ends = 0;
-
-	while (ends < 6)
-		ends += p[n++] < 0x80;
-	return n;
-}
-
-/* Rewrites the arena without the records of users that went hot. */
-static void
-cold_compact(struct engine *g)
-{
-	struct enc fresh;
-	size_t n = strdict_count(g->users);
-	uint32_t uid;
-
-	enc_init(&fresh);
-	/* Room for the next commits' records too: no copy at the next one. */
-	enc_reserve(&fresh, (g->cold.len - g->cold_garbage) * 5 / 4);
-	for (uid = 0; uid < n; uid++) {
-		uint32_t tag = strdict_tag(g->users, uid), off;
-
-		if (!(tag & TAG_COLD))
-			continue;
-		off = tag & ~TAG_COLD;
-		strdict_set_tag(g->users, uid, TAG_COLD | (uint32_t)fresh.len);
-		enc_raw(&fresh, g->cold.buf + off, cold_len(g, off));
-	}
-	enc_free(&g->cold);
-	g->cold = fresh;
-	g->cold_garbage = 0;
-}
-
-/* Packs a user's statistics into the arena, or drops them (all zero). */
-static void
-cold_write(struct engine *g, uint32_t uid, const struct user_stats *st)
-{
-	if (st->sessions == 0 && st->late == 0) {
-		strdict_set_tag(g->users, uid, 0);
-		return;
-	}
-	if (g->cold.len >= TAG_COLD)
-		fatalx("cold user records of one partition over 2 GiB");
-	strdict_set_tag(g->users, uid, TAG_COLD | (uint32_t)g->cold.len);
-	stats_encode(&g->cold, st);
-}
-
-/*
- * A user stays hot for gap + grace of event time after its last session
- * closed: in a busy stream with a short gap, users that come back within
- * seconds would otherwise be packed and unpacked at every session.
- */
-static int64_t
-cool_at(const struct engine *g, const struct user_stats *st)
-{
-	return st->last_seen + 2 * g->conf.sess.gap_ms + g->conf.sess.grace_ms;
-}
-
-/* Whether a user is clean, without open sessions and idle long enough at
- * watermark wm (or any time, with wm INT64_MAX): then it can go cold. */
-static bool
-coolable(const struct engine *g, uint32_t uid, int64_t wm)
-{
-	uint32_t tag = strdict_tag(g->users, uid);
-	size_t n;
-
-	if (tag == 0 || (tag & TAG_COLD) || g->hot[tag - 1].dirty)
-		return false;
-	sessionizer_sessions(g->sz, uid, &n);
-	return n == 0 && (wm == INT64_MAX ||
-	    cool_at(g, &g->hot[tag - 1].st) < wm);
-}
-
-/* Packs a user's statistics and gives its hot record back. */
-static void
-freeze(struct engine *g, uint32_t uid)
-{
-	uint32_t tag = strdict_tag(g->users, uid);
-
-	cold_write(g, uid, &g->hot[tag - 1].st);
-	g->freehot = xgrow(g->freehot, &g->capfree, g->nfree + 1,
-	    sizeof *g->freehot);
-	g->freehot[g->nfree++] = tag - 1;
-}
-
-static void
-cool_push(struct engine *g, uint32_t uid, int64_t at)
-{
-	if (g->coolhead > 0 && g->coolhead >= g->ncool / 2) {
-		g->ncool -= g->coolhead;
-		memmove(g->cool, g->cool + g->coolhead, g->ncool * sizeof *g->cool);
-		g->coolhead = 0;
-	}
-	g->cool = xgrow(g->cool, &g->capcool, g->ncool + 1, sizeof *g->cool);
-	g->cool[g->ncool++] = (struct cooling){ at, uid };
-}
-
-/*
- * Freezes the waiting users whose time has come, in the order they were
- * queued (their times are nearly in order: each was queued at the first
- * commit after its session closed). One that became active meanwhile is
- * dropped; it is queued again once it is clean without sessions.
- */
-static void
-cool_drain(struct engine *g, int64_t wm)
-{
-	while (g->coolhead < g->ncool && g->cool[g->coolhead].at < wm) {
-		uint32_t uid = g->cool[g->coolhead++].uid;
-
-		if (coolable(g, uid, wm))
-			freeze(g, uid);
-	}
-	if (g->coolhead == g->ncool)
-		g->coolhead = g->ncool = 0;
 }
 
 static uint32_t
@@ -376,7 +100,7 @@ user_intern(struct engine *g, struct strv user_id)
 static struct urec *
 user_rec(struct engine *g, uint32_t uid)
 {
-	struct urec *r = rec_of(g, uid);
+	struct urec *r = userrec_get(g->recs, uid);
 	uint32_t gen = meta_generation(g->meta);
 
 	if (r->meta_gen != gen) {
@@ -405,19 +129,15 @@ static void
 on_close_ahead(void *arg, uint32_t uid, unsigned stage)
 {
 	struct engine *g = arg;
-	uint32_t tag;
+	const struct urec *r;
 
-	if (stage == 2) {
+	if (stage == 2)
 		strdict_prefetch_id(g->users, uid);
-		return;
-	}
-	tag = strdict_tag(g->users, uid);
-	if (tag == 0 || (tag & TAG_COLD))
-		return;
-	if (stage == 1)
-		__builtin_prefetch(&g->hot[tag - 1]);
-	else if (g->hot[tag - 1].meta_gen == meta_generation(g->meta))
-		meta_prefetch_id(g->meta, g->hot[tag - 1].meta_id);
+	else if (stage == 1)
+		userrec_prefetch(g->recs, uid);
+	else if ((r = userrec_peek(g->recs, uid)) != NULL &&
+	    r->meta_gen == meta_generation(g->meta))
+		meta_prefetch_id(g->meta, r->meta_id);
 }
 
 /* v in decimal, as "%lld" writes it (at most 20 bytes, no NUL): snprintf
@@ -520,7 +240,7 @@ add_hashed(struct engine *g, const struct event *ev, uint64_t uhash,
 	if (!warm)
 		meta_prefetch(g->meta, uhash);
 	uid = user_intern_hashed(g, ev->user_id, uhash, &created);
-	r = rec_of(g, uid);
+	r = userrec_get(g->recs, uid);
 	if (!warm) {
 		sessionizer_prefetch_user(g->sz, uid);
 		if (active_is_active(g->act, ev->duration_ms))
@@ -612,14 +332,7 @@ engine_add_batch(struct engine *g, const struct event *evs, size_t n,
 			} else {
 				/* The entry has arrived: its tag names
 				 * the record. */
-				uint32_t tag = id < strdict_count(g->users) ?
-				    strdict_tag(g->users, id) : 0;
-
-				if (tag & TAG_COLD)	/* to unpack */
-					__builtin_prefetch(g->cold.buf +
-					    (tag & ~TAG_COLD));
-				else if (tag != 0)
-					__builtin_prefetch(&g->hot[tag - 1]);
+				userrec_prefetch(g->recs, id);
 				sessionizer_prefetch_sessions(g->sz, id);
 			}
 			if (active_is_active(g->act, evs[c].duration_ms))
@@ -702,14 +415,14 @@ engine_user_stats(const struct engine *g, uint32_t uid,
 {
 	if (uid >= strdict_count(g->users))
 		return false;
-	stats_of(g, uid, out);
+	userrec_stats(g->recs, uid, out);
 	return out->sessions != 0 || out->late != 0;
 }
 
 size_t
 engine_hot_users(const struct engine *g)
 {
-	return g->nhot - g->nfree;
+	return userrec_hot(g->recs);
 }
 
 double
@@ -724,9 +437,7 @@ void
 engine_memory_parts(const struct engine *g, size_t out[ENGINE_MEM_COUNT])
 {
 	out[ENGINE_MEM_USERS] = sizeof *g + strdict_memory(g->users) +
-	    g->nhot * sizeof *g->hot + g->capfree * sizeof *g->freehot +
-	    g->capcool * sizeof *g->cool +
-	    g->cold.cap + g->capdirty * sizeof *g->dirty;
+	    userrec_memory(g->recs) + g->capdirty * sizeof *g->dirty;
 	out[ENGINE_MEM_SESSIONS] = sessionizer_memory(g->sz);
 	out[ENGINE_MEM_SETS] = active_memory(g->act);
 	out[ENGINE_MEM_STRINGS] = strdict_memory(g->strings);
@@ -758,20 +469,13 @@ engine_clear_dirty(struct engine *g)
 {
 	size_t i;
 
-	for (i = 0; i < g->ndirty; i++) {
-		uint32_t uid = g->dirty[i];
-		struct urec *r = &g->hot[strdict_tag(g->users, uid) - 1];
-
-		r->dirty = 0;
-		/* In --once every user has sessions open to the end. */
-		if (!g->conf.sess.hold_open && coolable(g, uid, INT64_MAX))
-			cool_push(g, uid, cool_at(g, &r->st));
-	}
+	for (i = 0; i < g->ndirty; i++)
+		userrec_get(g->recs, g->dirty[i])->dirty = 0;
+	/* In --once every user has sessions open to the end. */
+	if (!g->conf.sess.hold_open)
+		userrec_settle(g->recs, g->dirty, g->ndirty,
+		    engine_watermark(g));
 	g->ndirty = 0;
-	cool_drain(g, engine_watermark(g));
-	if (g->cold.len > COLD_COMPACT_MIN &&
-	    g->cold_garbage > g->cold.len / 2)
-		cold_compact(g);
 }
 
 void
@@ -779,9 +483,9 @@ engine_encode_user(const struct engine *g, uint32_t uid, struct enc *e)
 {
 	struct user_stats st;
 
-	stats_of(g, uid, &st);
+	userrec_stats(g->recs, uid, &st);
 	enc_u8(e, USER_ENC_VERSION);
-	stats_encode(e, &st);
+	user_stats_encode(e, &st);
 	sessionizer_encode_user(g->sz, uid, e);
 }
 
@@ -791,13 +495,13 @@ engine_decode_user(struct engine *g, struct strv user_id, const void *buf,
 {
 	struct dec d;
 	struct user_stats st;
-	uint32_t uid, tag;
+	uint32_t uid;
 	size_t n;
 
 	dec_init(&d, buf, len);
 	if (dec_u8(&d) != USER_ENC_VERSION)
 		return -1;
-	stats_decode(&d, &st);
+	user_stats_decode(&d, &st);
 	if (d.err || user_id.len == 0 || user_id.len > EVENT_USER_ID_MAX)
 		return -1;
 	uid = user_intern(g, user_id);
@@ -805,15 +509,7 @@ engine_decode_user(struct engine *g, struct strv user_id, const void *buf,
 	if (n != 0)
 		return -1;	/* loaded twice */
 	/* Loaded users start cold: most will see no event soon. */
-	tag = strdict_tag(g->users, uid);
-	if (tag != 0 && !(tag & TAG_COLD))
-		g->hot[tag - 1].st = st;
-	else {
-		if (tag & TAG_COLD)
-			g->cold_garbage += cold_read(g, tag & ~TAG_COLD,
-			    &(struct user_stats){ 0 });
-		cold_write(g, uid, &st);
-	}
+	userrec_load(g->recs, uid, &st);
 	if (sessionizer_decode_user(g->sz, uid, &d) != 0 || !dec_done(&d))
 		return -1;
 	return 0;

@@ -22,6 +22,7 @@
 #include "event.h"
 #include "output.h"
 #include "sessionizer.h"
+#include "userrec.h"	/* struct user_stats */
 
 struct meta;
 struct enc;
@@ -30,16 +31,6 @@ struct engine_conf {
 	struct sessionizer_conf sess;
 	bool                    end_last_start;	/* session.end = last_event_start */
 	struct active_conf      act;
-};
-
-/* Statistics over a user's closed sessions. */
-struct user_stats {
-	uint64_t sessions;
-	uint64_t duration_ms;	/* sum of session durations */
-	uint64_t actions;
-	int64_t  first_seen;	/* min session start */
-	int64_t  last_seen;	/* max event start of a closed session */
-	uint64_t late;		/* late events of this user */
 };
 
 struct engine_cb {

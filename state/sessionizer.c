@@ -563,8 +563,8 @@ heap_pop(struct sessionizer *z)
 static inline __attribute__((always_inline)) void
 heap_prefetch(const struct sessionizer *z)
 {
-	size_t far2 = z->head + DRAIN_AHEAD * 3 / 2, far = z->head + DRAIN_AHEAD,
-	    near = z->head + DRAIN_AHEAD / 2;
+	size_t far2 = z->head + DRAIN_AHEAD * 3 / 2;
+	size_t far = z->head + DRAIN_AHEAD, near = z->head + DRAIN_AHEAD / 2;
 
 	if (!z->sorted)
 		return;
