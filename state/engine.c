@@ -329,6 +329,8 @@ engine_add_batch(struct engine *g, const struct event *evs, size_t n,
 				id = (uint32_t)strdict_count(g->users);
 				for (k = t; k < c; k++)
 					id += k < n && fresh[k % RING];
+				/* Its session table slot, to be taken. */
+				sessionizer_prefetch_user(g->sz, id);
 			} else {
 				/* The entry has arrived: its tag names
 				 * the record. */
