@@ -1103,6 +1103,46 @@ user_table_grows_at_staggered_loads(void **state)
 	strdict_free(str);
 }
 
+/*
+ * In hold-open mode the table is indexed by user id and grows past the
+ * highest: ids far apart, and one beyond the table's end, are found,
+ * closed in deadline order, and a user never seen has no sessions.
+ */
+static void
+hold_open_table_by_id(void **state)
+{
+	struct zfx *x = zfx_new(true, 0);
+	size_t n, m;
+
+	(void)state;
+	zfx_add(x, 70000, FX_T0 + 2 * FX_GAP, 0, "edit", "1", 0);
+	zfx_add(x, 5, FX_T0, 0, "edit", "1", 0);
+	m = sessionizer_memory(x->z);
+	zfx_add(x, 1000, FX_T0 + FX_GAP + 1, 0, "edit", "1", 0);
+	zfx_add(x, 5, FX_T0 + 4 * FX_GAP, 0, "edit", "1", 0);
+	assert_int_equal(sessionizer_memory(x->z), m);	/* no growth */
+	sessionizer_sessions(x->z, 5, &n);
+	assert_int_equal(n, 2);
+	sessionizer_sessions(x->z, 70000, &n);
+	assert_int_equal(n, 1);
+	sessionizer_sessions(x->z, 200000, &n);	/* past the table */
+	assert_int_equal(n, 0);
+	sessionizer_sessions(x->z, 6, &n);
+	assert_int_equal(n, 0);
+	/* 131072 slots hold id 70000: the id past it grows the table. */
+	zfx_add(x, 131072, FX_T0 + 3 * FX_GAP, 0, "edit", "1", 0);
+	assert_int_equal(sessionizer_memory(x->z) - m, 131072 * 16);
+	assert_int_equal(sessionizer_close_all(x->z), 5);
+	assert_int_equal(x->c[0].uid, 5);
+	assert_int_equal(x->c[1].uid, 1000);
+	assert_int_equal(x->c[2].uid, 70000);
+	assert_int_equal(x->c[3].uid, 131072);
+	assert_int_equal(x->c[4].uid, 5);
+	sessionizer_sessions(x->z, 70000, &n);
+	assert_int_equal(n, 0);
+	zfx_free(x);
+}
+
 /* ---- many users: the table follows who has a session open ---- */
 
 enum { TU = 3300 };	/* users 1, 8, 15, ... (ids 7 apart) */
@@ -1248,6 +1288,7 @@ main(void)
 		cmocka_unit_test(first_capacities_differ_between_sessionizers),
 		cmocka_unit_test(user_table_grows_at_staggered_loads),
 		cmocka_unit_test(table_follows_users_with_open_sessions),
+		cmocka_unit_test(hold_open_table_by_id),
 		cmocka_unit_test(user_round_trip_is_exact),
 		cmocka_unit_test(user_without_sessions_round_trips),
 		cmocka_unit_test(clock_round_trip_is_exact),
