@@ -83,19 +83,6 @@ mark_dirty(struct engine *g, struct urec *r, uint32_t uid)
 	g->dirty[g->ndirty++] = uid;
 }
 
-static uint32_t
-user_intern_hashed(struct engine *g, struct strv user_id, uint64_t h,
-    bool *created)
-{
-	return strdict_intern_hashed(g->users, user_id, h, created);
-}
-
-static uint32_t
-user_intern(struct engine *g, struct strv user_id)
-{
-	return user_intern_hashed(g, user_id, strdict_hash_of(user_id), NULL);
-}
-
 /* The user's record with its metadata codes current. */
 static struct urec *
 user_rec(struct engine *g, uint32_t uid)
@@ -239,7 +226,7 @@ add_hashed(struct engine *g, const struct event *ev, uint64_t uhash,
 
 	if (!warm)
 		meta_prefetch(g->meta, uhash);
-	uid = user_intern_hashed(g, ev->user_id, uhash, &created);
+	uid = strdict_intern_hashed(g->users, ev->user_id, uhash, &created);
 	r = userrec_get(g->recs, uid);
 	if (!warm) {
 		sessionizer_prefetch_user(g->sz, uid);
@@ -313,7 +300,7 @@ engine_add_batch(struct engine *g, const struct event *evs, size_t n,
 
 			if (id == STRDICT_NONE)	/* new: metadata lookup */
 				meta_prefetch(g->meta, h[m % RING]);
-			else if (id < strdict_count(g->users))
+			else
 				sessionizer_prefetch_user(g->sz, id);
 		}
 		if (i >= AHEAD + AHEAD / 2 && c < n) {
@@ -506,7 +493,7 @@ engine_decode_user(struct engine *g, struct strv user_id, const void *buf,
 	user_stats_decode(&d, &st);
 	if (d.err || user_id.len == 0 || user_id.len > EVENT_USER_ID_MAX)
 		return -1;
-	uid = user_intern(g, user_id);
+	uid = strdict_intern(g->users, user_id, NULL);
 	sessionizer_sessions(g->sz, uid, &n);
 	if (n != 0)
 		return -1;	/* loaded twice */
@@ -626,7 +613,7 @@ engine_decode_pset_chunk(struct engine *g, int zone, enum period_kind kind,
 				active_load_prefetch(g->act, zone, kind,
 				    period, uid);
 		}
-		uid = user_intern_hashed(g, ent[i].u, ent[i].h, NULL);
+		uid = strdict_intern_hashed(g->users, ent[i].u, ent[i].h, NULL);
 		active_load_entry(g->act, zone, kind, period, uid, ent[i].h,
 		    ent[i].codes);
 	}

@@ -4,9 +4,10 @@
  * Layout: an open-addressing table of slots (id + 32 bits of the hash, so
  * most probes are decided without touching the string), entries indexed by
  * id (full hash, length, the owner's tag, and the string itself if short,
- * else a pointer to its bytes), and an arena of 64 KiB chunks holding longer strings. The full
- * hash is kept because the HyperLogLog sketches need it for every new
- * (user, period) pair and growing the table must not rehash strings.
+ * else a pointer to its bytes), and an arena of 64 KiB chunks holding
+ * longer strings. The full hash is kept because the HyperLogLog sketches
+ * need it for every new (user, period) pair and growing the table must
+ * not rehash strings.
  *
  * A lookup that finds its string reads the slot and the entry, one cache
  * line each: strings of up to ENTRY_INLINE bytes (user ids such as
