@@ -8,6 +8,12 @@
  * index answers, so a slot holds the id itself: a probe reads one cache
  * line, not a slot and then the entry it points to.
  *
+ * Ids are dense (a partition numbers its users from 0), so a set holding
+ * a good part of its partition's users, as the current month's does, is
+ * indexed by a bitmap of ids instead: a bit per user of the partition
+ * against 5 to 11 bytes per member. Whenever the index grows, it becomes
+ * whichever of the two is smaller (pset_reindex).
+ *
  * Per event the cost is one zone lookup per reporting zone and one probe
  * per period; the last pset touched per (zone, kind) is cached because a
  * partition's traffic is mostly for the current day.
@@ -37,8 +43,8 @@
  */
 struct pset {
 	int32_t        period;
-	uint32_t       nbits;		/* log2 of the slot count */
-	uint32_t      *slots;		/* uid + 1; 0 = empty */
+	uint32_t       nbits;		/* log2 of the slots, or bits */
+	uint32_t      *slots;		/* uid + 1, 0 = empty; or bits */
 	struct pentry *ent;
 	size_t         n, cap;
 	/* Hashes of the last npend entries, not yet in the sketches. */
@@ -49,6 +55,7 @@ struct pset {
 	bool           changed;
 	uint8_t        dims_mask;
 	uint8_t        grow16;		/* slots grow past this load, 16ths */
+	bool           dense;		/* slots is a bitmap of uids */
 	uint16_t       pend_max;	/* hashes waiting, at most */
 	/* ---- */
 	size_t         committed;
@@ -70,6 +77,8 @@ _Static_assert(offsetof(struct pset, committed) == 64,
  * needs, so that the slot and the set's first line load together.
  */
 #define PCACHE	512		/* a year and a half of days */
+
+#define DENSE_BIT	0x100u		/* in pcache.nbits: s->dense */
 
 struct pcache {
 	struct pset *s;			/* NULL: empty */
@@ -212,7 +221,7 @@ pcache_set(struct pcache *c, struct pset *s)
 {
 	c->s = s;
 	c->slots = s->slots;
-	c->nbits = s->nbits;
+	c->nbits = s->nbits | (s->dense ? DENSE_BIT : 0);
 	c->period = s->period;
 }
 
@@ -257,15 +266,27 @@ slot_hash(uint32_t uid, uint32_t nbits)
 }
 
 /* The line a probe for uid starts in, and the next one (past the end of
- * the table, a prefetch is harmless). Always inlined: GCC drops calls to
- * a function that only prefetches. */
+ * the table, a prefetch is harmless); or the bitmap's word of uid. nbits
+ * as in struct pcache. Always inlined: GCC drops calls to a function that
+ * only prefetches. */
 static inline __attribute__((always_inline)) void
 slots_prefetch(const uint32_t *slots, uint32_t uid, uint32_t nbits)
 {
-	const char *p = (const char *)&slots[slot_hash(uid, nbits)];
+	const char *p;
 
+	if (nbits & DENSE_BIT) {
+		__builtin_prefetch((const char *)slots + (uid >> 3));
+		return;
+	}
+	p = (const char *)&slots[slot_hash(uid, nbits)];
 	__builtin_prefetch(p);
 	__builtin_prefetch(p + 64);
+}
+
+static inline bool
+dense_has(const struct pset *s, uint32_t uid)
+{
+	return uid >> s->nbits == 0 && (s->slots[uid >> 5] >> (uid & 31) & 1);
 }
 
 /* Slot holding uid, or the empty slot where it would go. */
@@ -280,21 +301,68 @@ pset_probe(const struct pset *s, uint32_t uid)
 	return i;
 }
 
-/* A slot table of 2^nbits slots (more than now), the entries hashed in. */
+static uint32_t
+log2_ceil(size_t n)
+{
+	uint32_t b = 0;
+
+	while (((size_t)1 << b) < n)
+		b++;
+	return b;
+}
+
+/*
+ * A new index for the entries, for `want` of them and ids below `uid_end`
+ * (at least): a slot table at the set's load factor, or a bitmap of
+ * 2^nbits ids (at least a word), whichever takes fewer bytes. It is never
+ * smaller than the old one in its own kind, so rebuilding stays amortized.
+ */
 static void
-pset_resize(struct active *a, struct pset *s, uint32_t nbits)
+pset_reindex(struct active *a, struct pset *s, size_t want, uint32_t uid_end)
 {
 	struct pcache *c = pcache_of(a, s->zone, (enum period_kind)s->kind,
 	    s->period);
-	uint32_t i;
+	uint32_t hbits = 4, dbits, i;
 
-	free(s->slots);
-	s->nbits = nbits;
-	s->slots = xcalloc((size_t)1 << s->nbits, sizeof *s->slots);
 	for (i = 0; i < s->n; i++)
-		s->slots[pset_probe(s, s->ent[i].uid)] = s->ent[i].uid + 1;
+		if (s->ent[i].uid >= uid_end)
+			uid_end = s->ent[i].uid + 1;
+	while (want * 16 > ((size_t)s->grow16 << hbits))
+		hbits++;
+	if (!s->dense && hbits < s->nbits)
+		hbits = s->nbits;
+	dbits = log2_ceil(uid_end);
+	if (dbits < 5)
+		dbits = 5;
+	if (s->dense && dbits < s->nbits)
+		dbits = s->nbits;
+	free(s->slots);
+	/* A bit per id against 4 bytes per slot; ids past 2^31 are left to
+	 * the table (dense_has shifts by nbits). */
+	s->dense = dbits <= hbits + 5 && dbits < 32;
+	s->nbits = s->dense ? dbits : hbits;
+	if (s->dense) {
+		s->slots = xcalloc((size_t)1 << (s->nbits - 5),
+		    sizeof *s->slots);
+		for (i = 0; i < s->n; i++)
+			s->slots[s->ent[i].uid >> 5] |=
+			    (uint32_t)1 << (s->ent[i].uid & 31);
+	} else {
+		s->slots = xcalloc((size_t)1 << s->nbits, sizeof *s->slots);
+		for (i = 0; i < s->n; i++)
+			s->slots[pset_probe(s, s->ent[i].uid)] =
+			    s->ent[i].uid + 1;
+	}
 	if (c->s == s)
 		pcache_set(c, s);
+}
+
+/* Index bytes: slots, or bits. */
+static size_t
+index_bytes(const struct pset *s)
+{
+	return s->dense ? ((size_t)1 << s->nbits) / 8 :
+	    ((size_t)1 << s->nbits) * sizeof *s->slots;
 }
 
 static void
@@ -398,9 +466,15 @@ pset_add(struct active *a, struct pset *s, uint32_t uid, uint64_t uhash,
 
 	if (uid == UINT32_MAX)	/* the slot value uid + 1 would be 0 */
 		fatalx("active: user id %u out of range", uid);
-	i = pset_probe(s, uid);
-	if (s->slots[i] != 0)
-		return false;
+	if (s->dense) {
+		if (dense_has(s, uid))
+			return false;
+		i = 0;
+	} else {
+		i = pset_probe(s, uid);
+		if (s->slots[i] != 0)
+			return false;
+	}
 	if (s->n == s->cap) {
 		/* By half: entries are most of a set's memory. */
 		s->cap = s->cap < 16 ? 16 : s->cap + s->cap / 2;
@@ -410,7 +484,12 @@ pset_add(struct active *a, struct pset *s, uint32_t uid, uint64_t uhash,
 	e->uid = uid;
 	for (d = 0; d < DIM_COUNT; d++)
 		e->codes[d] = (a->conf.dims_mask & (1u << d)) ? codes[d] : 0;
-	s->slots[i] = uid + 1;
+	if (!s->dense)
+		s->slots[i] = uid + 1;
+	else if (uid >> s->nbits == 0)
+		s->slots[uid >> 5] |= (uint32_t)1 << (uid & 31);
+	else	/* past the bitmap: it grows, or becomes a table */
+		pset_reindex(a, s, s->n, uid + 1);
 	if (s->npend >= s->pend_max)
 		pset_bring_up_to_date(s);
 	if (s->npend == s->cappend) {
@@ -425,8 +504,8 @@ pset_add(struct active *a, struct pset *s, uint32_t uid, uint64_t uhash,
 	/* Load factor at most grow16/16 (3/4 or less, pset_stagger): a slot
 	 * is 4 bytes, so even a long probe stays within a line or two (both
 	 * are prefetched). */
-	if (s->n * 16 > ((size_t)s->grow16 << s->nbits))
-		pset_resize(a, s, s->nbits + 1);
+	if (!s->dense && s->n * 16 > ((size_t)s->grow16 << s->nbits))
+		pset_reindex(a, s, s->n, 0);
 	return true;
 }
 
@@ -453,7 +532,8 @@ add_flush(struct active *a, struct add_ctx *c)
 	for (i = 0; i < c->n; i++) {
 		const struct pset *s = c->sets[i];
 
-		slots_prefetch(s->slots, c->uid, s->nbits);
+		slots_prefetch(s->slots, c->uid,
+		    s->nbits | (s->dense ? DENSE_BIT : 0));
 		/* Where a new entry and its hash will go. */
 		__builtin_prefetch(&s->ent[s->n]);
 		__builtin_prefetch(&s->pend[s->npend]);
@@ -540,11 +620,10 @@ load_target(const struct active *a, int zone, enum period_kind kind)
 
 void
 active_load_reserve(struct active *a, int zone, enum period_kind kind,
-    int32_t period, size_t n)
+    int32_t period, size_t n, uint32_t uid_end)
 {
 	struct pset *s;
 	size_t want;
-	uint32_t nbits;
 
 	if (!load_target(a, zone, kind) || n == 0)
 		return;
@@ -554,11 +633,10 @@ active_load_reserve(struct active *a, int zone, enum period_kind kind,
 		s->cap = want;
 		s->ent = xrealloc(s->ent, s->cap * sizeof *s->ent);
 	}
-	/* The load factor pset_add keeps, reached in one growth. */
-	for (nbits = s->nbits; want * 4 > ((size_t)3 << nbits); nbits++)
-		;
-	if (nbits > s->nbits)
-		pset_resize(a, s, nbits);
+	/* The index the entries need, made in one growth. */
+	if (s->dense ? uid_end > (uint64_t)1 << s->nbits :
+	    want * 16 > ((size_t)s->grow16 << s->nbits))
+		pset_reindex(a, s, want, uid_end);
 }
 
 void
@@ -611,8 +689,7 @@ active_memory(const struct active *a)
 	uint16_t c;
 
 	while ((s = active_next(a, &pos)) != NULL) {
-		n += sizeof *s + s->cap * sizeof *s->ent +
-		    ((size_t)1 << s->nbits) * sizeof *s->slots +
+		n += sizeof *s + s->cap * sizeof *s->ent + index_bytes(s) +
 		    s->cappend * sizeof *s->pend + hll_memory(s->hll);
 		for (d = 0; d < DIM_COUNT; d++) {
 			n += s->ncodes[d] *
@@ -652,7 +729,14 @@ pset_count(const struct pset *s)
 bool
 pset_contains(const struct pset *s, uint32_t uid)
 {
-	return s->slots[pset_probe(s, uid)] != 0;
+	return s->dense ? dense_has(s, uid) :
+	    s->slots[pset_probe(s, uid)] != 0;
+}
+
+size_t
+pset_index_bytes(const struct pset *s)
+{
+	return index_bytes(s);
 }
 
 const struct pentry *

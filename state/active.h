@@ -69,12 +69,14 @@ void active_prefetch(const struct active *, uint32_t uid, int64_t ts_ms);
 bool active_load_entry(struct active *, int zone, enum period_kind,
     int32_t period, uint32_t uid, uint64_t uhash, const uint16_t *codes);
 /*
- * Loading a chunk of N entries: room for them in the set at once (one
- * growth instead of a doubling series), and the slot of a user to be
- * loaded soon requested ahead. Both only speed the loads up.
+ * Loading a chunk of N entries, of user ids below uid_end (a bound, not a
+ * promise): room for them in the set at once (one growth instead of a
+ * doubling series; uid_end chooses between a slot table and a bitmap),
+ * and the slot of a user to be loaded soon requested ahead. Both only
+ * speed the loads up.
  */
 void active_load_reserve(struct active *, int zone, enum period_kind,
-    int32_t period, size_t n);
+    int32_t period, size_t n, uint32_t uid_end);
 void active_load_prefetch(const struct active *, int zone,
     enum period_kind, int32_t period, uint32_t uid);
 
@@ -90,6 +92,8 @@ enum period_kind pset_kind(const struct pset *);
 int32_t pset_period(const struct pset *);
 size_t pset_count(const struct pset *);
 bool pset_contains(const struct pset *, uint32_t uid);
+/* Bytes of its membership index: a slot table, or a bitmap of ids. */
+size_t pset_index_bytes(const struct pset *);
 /* Entries in insertion order. */
 const struct pentry *pset_entries(const struct pset *, size_t *n);
 /* Exact users per dimension value; codes >= pset_codes() count 0. */

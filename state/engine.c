@@ -93,8 +93,7 @@ user_rec(struct engine *g, uint32_t uid)
 	if (r->meta_gen != gen) {
 		const struct meta_entry *me;
 
-		r->meta_id = meta_find_hashed(g->meta,
-		    strdict_get(g->users, uid), strdict_hash(g->users, uid));
+		r->meta_id = meta_find(g->meta, strdict_get(g->users, uid));
 		me = meta_get_id(g->meta, r->meta_id);
 		memcpy(r->codes, (me ? me : meta_unknown())->codes,
 		    sizeof r->codes);
@@ -253,7 +252,7 @@ add_hashed(struct engine *g, const struct event *ev, uint64_t uhash,
 		struct meta_entry me = { 0, { 0 } };
 
 		memcpy(me.codes, user_rec(g, uid)->codes, sizeof me.codes);
-		active_add(g->act, uid, strdict_hash(g->users, uid), &me,
+		active_add(g->act, uid, uhash, &me,
 		    ev->ts_ms, ev->duration_ms);
 	}
 	return res;
@@ -600,7 +599,8 @@ engine_decode_pset_chunk(struct engine *g, int zone, enum period_kind kind,
 	 * cache misses in a random order: requested LOAD_AHEAD and half as
 	 * many entries ahead, as engine_add_batch does (docs/engine.md).
 	 */
-	active_load_reserve(g->act, zone, kind, period, n);
+	active_load_reserve(g->act, zone, kind, period, n,
+	    (uint32_t)(strdict_count(g->users) + n));
 	for (i = 0; i < n; i++) {
 		uint32_t uid;
 

@@ -1,21 +1,28 @@
 /*
  * strdict: string interning with dense 32-bit ids (see strdict.h).
  *
- * Layout: an open-addressing table of slots (id + 32 bits of the hash, so
- * most probes are decided without touching the string), entries indexed by
- * id (full hash, length, the owner's tag, and the string itself if short,
- * else a pointer to its bytes), and an arena of 64 KiB chunks holding
- * longer strings. The full hash is kept because the HyperLogLog sketches
- * need it for every new (user, period) pair and growing the table must
- * not rehash strings.
+ * Layout: an open-addressing table of slots (id + the low 32 bits of the
+ * hash, which place the slot and decide most probes without touching the
+ * string), entries indexed by id (the owner's tag, the length, and the
+ * string itself if short, else a pointer to its bytes), and an arena of
+ * 64 KiB chunks holding longer strings. Growing the table moves slots by
+ * their own hash bits, reading no entry.
+ *
+ * An entry is 16 bytes: with ten million users, bytes per user are the
+ * figure that counts (docs/engine.md). The full hash is not kept: the
+ * event path has it from the lookup, and the rare callers that need it
+ * for a stored id (strdict_hash) hash the few bytes again.
  *
  * A lookup that finds its string reads the slot and the entry, one cache
  * line each: strings of up to ENTRY_INLINE bytes (user ids such as
- * "u000123") sit in the entry itself. Entries live in segments that never
- * move (segment k holds SEG0 << k entries), so a view of an inline string
- * stays valid as the dictionary grows.
+ * "u00000123") sit in the entry itself. Entries live in segments that
+ * never move (segment k holds SEG0 << k entries), so a view of an inline
+ * string stays valid as the dictionary grows; the large segments are
+ * mapped, so their pages not yet written cost no memory.
  */
 #include "strdict.h"
+
+#include <sys/mman.h>
 
 #include <stdlib.h>
 #include <string.h>
@@ -25,30 +32,51 @@
 #include "xmalloc.h"
 
 #define ARENA_CHUNK	(64 * 1024)
-#define ENTRY_INLINE	16
+#define ENTRY_INLINE	11
+#define ENTRY_LONG	0xff		/* len of an arena string */
 #define SEG0_BITS	4		/* the first segment holds 16 entries */
 #define SEG_MAX		(33 - SEG0_BITS)	/* ids up to 2^32 - 2 */
+#define SEG_MAP		(64 * 1024)	/* segments this big are mapped */
+#define PAGE		4096
 
 struct slot {
 	uint32_t id;		/* STRDICT_NONE when empty */
-	uint32_t hash32;
+	uint32_t hash32;	/* low bits of the hash: the home slot */
 };
 
-/* 32 bytes: two entries per cache line, never straddling one. */
+/*
+ * 16 bytes: four entries per cache line, never straddling one. A string
+ * longer than ENTRY_INLINE is in the arena after its 32-bit length, and
+ * b[3..10] hold its address (at offset 8, aligned).
+ */
 struct entry {
-	uint64_t    hash;
-	uint32_t    len;
-	uint32_t    tag;		/* the owner's, 0 until set */
-	union {
-		char        inl[ENTRY_INLINE];	/* len <= ENTRY_INLINE */
-		const char *p;			/* else, arena bytes */
-	} b;
+	uint32_t tag;		/* the owner's, 0 until set */
+	uint8_t  len;		/* <= ENTRY_INLINE, or ENTRY_LONG */
+	char     b[ENTRY_INLINE];
 };
+
+_Static_assert(sizeof(struct entry) == 16, "four entries per line");
 
 static inline const char *
-entry_bytes(const struct entry *e)
+long_bytes(const struct entry *e)
 {
-	return e->len <= ENTRY_INLINE ? e->b.inl : e->b.p;
+	const char *p;
+
+	memcpy(&p, e->b + 3, sizeof p);
+	return p;
+}
+
+static inline struct strv
+entry_str(const struct entry *e)
+{
+	uint32_t len;
+	const char *p;
+
+	if (e->len != ENTRY_LONG)
+		return (struct strv){ e->b, e->len };
+	p = long_bytes(e);
+	memcpy(&len, p - sizeof len, sizeof len);
+	return (struct strv){ p, len };
 }
 
 struct strdict {
@@ -85,16 +113,41 @@ entry_of(const struct strdict *d, uint32_t id)
 	return &d->seg[k][id - (((1u << k) - 1) << SEG0_BITS)];
 }
 
-/* Cache-line aligned, so that no entry straddles two lines. */
+static size_t
+seg_size(int k)
+{
+	return ((size_t)1 << (k + SEG0_BITS)) * sizeof(struct entry);
+}
+
+/* Cache-line aligned, so that no entry straddles two lines; mapped when
+ * large (a page is written when its first entry is). */
 static struct entry *
 seg_alloc(int k)
 {
-	size_t size = ((size_t)1 << (k + SEG0_BITS)) * sizeof(struct entry);
-	struct entry *e = aligned_alloc(64, size);
+	size_t size = seg_size(k);
+	void *p;
 
-	if (e == NULL)
+	if (size >= SEG_MAP) {
+		p = mmap(NULL, size, PROT_READ | PROT_WRITE,
+		    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		if (p == MAP_FAILED)
+			p = NULL;
+	} else
+		p = aligned_alloc(64, size);
+	if (p == NULL)
 		fatalx("out of memory (%zu bytes)", size);
-	return e;
+	return p;
+}
+
+static void
+seg_free(struct entry *e, int k)
+{
+	if (e == NULL)
+		return;
+	if (seg_size(k) < SEG_MAP)
+		free(e);
+	else if (munmap(e, seg_size(k)) != 0)
+		fatalx("munmap of a dictionary segment failed");
 }
 
 struct strdict *
@@ -121,7 +174,7 @@ strdict_free(struct strdict *d)
 	for (i = 0; i < d->nchunks; i++)
 		free(d->chunks[i]);
 	for (i = 0; i < SEG_MAX; i++)
-		free(d->seg[i]);
+		seg_free(d->seg[i], (int)i);
 	free(d->chunks);
 	free(d->slots);
 	free(d);
@@ -137,24 +190,27 @@ arena_alloc(struct strdict *d, size_t n)
 	return d->chunks[d->nchunks++];
 }
 
+/* A long string's bytes after their 32-bit length; returns the bytes. */
 static const char *
 arena_copy(struct strdict *d, struct strv s)
 {
+	uint32_t len = (uint32_t)s.len;
+	size_t need = sizeof len + s.len;
 	char *p;
 
-	if (s.len > ARENA_CHUNK / 4)	/* big strings get their own block */
-		p = arena_alloc(d, s.len);
+	if (need > ARENA_CHUNK / 4)	/* big strings get their own block */
+		p = arena_alloc(d, need);
 	else {
-		if (d->open == NULL || d->open_used + s.len > ARENA_CHUNK) {
+		if (d->open == NULL || d->open_used + need > ARENA_CHUNK) {
 			d->open = arena_alloc(d, ARENA_CHUNK);
 			d->open_used = 0;
 		}
 		p = d->open + d->open_used;
-		d->open_used += s.len;
+		d->open_used += need;
 	}
-	if (s.len)
-		memcpy(p, s.p, s.len);
-	return p;
+	memcpy(p, &len, sizeof len);
+	memcpy(p + sizeof len, s.p, s.len);
+	return p + sizeof len;
 }
 
 static void
@@ -167,14 +223,11 @@ grow_table(struct strdict *d)
 		ns[i].id = STRDICT_NONE;
 	/* The old slots hold every id and the hash bits that place it. */
 	for (i = 0; i <= d->mask; i++) {
-		uint32_t id = d->slots[i].id;
-		uint64_t h;
 		size_t j;
 
-		if (id == STRDICT_NONE)
+		if (d->slots[i].id == STRDICT_NONE)
 			continue;
-		h = entry_of(d, id)->hash;
-		j = (size_t)h & (nslots - 1);
+		j = d->slots[i].hash32 & (nslots - 1);
 		while (ns[j].id != STRDICT_NONE)
 			j = (j + 1) & (nslots - 1);
 		ns[j] = d->slots[i];
@@ -188,7 +241,7 @@ static size_t
 probe(const struct strdict *d, struct strv s, uint64_t h)
 {
 	size_t j = (size_t)h & d->mask;
-	uint32_t h32 = (uint32_t)(h >> 32);
+	uint32_t h32 = (uint32_t)h;
 
 	for (;;) {
 		const struct slot *sl = &d->slots[j];
@@ -196,10 +249,10 @@ probe(const struct strdict *d, struct strv s, uint64_t h)
 		if (sl->id == STRDICT_NONE)
 			return j;
 		if (sl->hash32 == h32) {
-			const struct entry *e = entry_of(d, sl->id);
+			struct strv e = entry_str(entry_of(d, sl->id));
 
-			if (e->len == s.len && (s.len == 0 ||
-			    memcmp(entry_bytes(e), s.p, s.len) == 0))
+			if (e.len == s.len && (s.len == 0 ||
+			    memcmp(e.p, s.p, s.len) == 0))
 				return j;
 		}
 		j = (j + 1) & d->mask;
@@ -235,7 +288,7 @@ strdict_prefetch_entry(const struct strdict *d, uint64_t h)
 {
 	const struct slot *sl = &d->slots[(size_t)h & d->mask];
 
-	if (sl->id == STRDICT_NONE || sl->hash32 != (uint32_t)(h >> 32))
+	if (sl->id == STRDICT_NONE || sl->hash32 != (uint32_t)h)
 		return STRDICT_NONE;
 	__builtin_prefetch(entry_of(d, sl->id));
 	return sl->id;
@@ -273,16 +326,19 @@ strdict_intern_hashed(struct strdict *d, struct strv s, uint64_t h,
 	if (d->seg[k] == NULL)
 		d->seg[k] = seg_alloc(k);
 	e = entry_of(d, id);
-	e->hash = h;
-	e->len = (uint32_t)s.len;
 	e->tag = 0;
 	if (s.len <= ENTRY_INLINE) {
+		e->len = (uint8_t)s.len;
 		if (s.len)
-			memcpy(e->b.inl, s.p, s.len);
-	} else
-		e->b.p = arena_copy(d, s);
+			memcpy(e->b, s.p, s.len);
+	} else {
+		const char *p = arena_copy(d, s);
+
+		e->len = ENTRY_LONG;
+		memcpy(e->b + 3, &p, sizeof p);
+	}
 	d->slots[j].id = id;
-	d->slots[j].hash32 = (uint32_t)(h >> 32);
+	d->slots[j].hash32 = (uint32_t)h;
 	d->n++;
 	/* Keep the load factor under 3/4 (or grow16). */
 	if (d->n * 16 > (d->mask + 1) * d->grow16)
@@ -293,12 +349,9 @@ strdict_intern_hashed(struct strdict *d, struct strv s, uint64_t h,
 struct strv
 strdict_get(const struct strdict *d, uint32_t id)
 {
-	const struct entry *e;
-
 	if (id >= d->n)
 		return (struct strv){ NULL, 0 };
-	e = entry_of(d, id);
-	return (struct strv){ entry_bytes(e), e->len };
+	return entry_str(entry_of(d, id));
 }
 
 uint32_t
@@ -316,7 +369,12 @@ strdict_set_tag(struct strdict *d, uint32_t id, uint32_t tag)
 uint64_t
 strdict_hash(const struct strdict *d, uint32_t id)
 {
-	return id < d->n ? entry_of(d, id)->hash : 0;
+	struct strv s;
+
+	if (id >= d->n)
+		return 0;
+	s = entry_str(entry_of(d, id));
+	return XXH3_64bits(s.p, s.len);
 }
 
 size_t
@@ -332,7 +390,16 @@ strdict_memory(const struct strdict *d)
 	    d->chunks_cap * sizeof(char *) + d->arena_bytes;
 	int k;
 
-	for (k = 0; k < SEG_MAX && d->seg[k] != NULL; k++)
-		n += ((size_t)1 << (k + SEG0_BITS)) * sizeof *d->seg[k];
+	/* A mapped segment's pages count once written (entries fill it in
+	 * id order). */
+	for (k = 0; k < SEG_MAX && d->seg[k] != NULL; k++) {
+		size_t first = (((size_t)1 << k) - 1) << SEG0_BITS,
+		    used = (d->n - first) * sizeof(struct entry);
+
+		if (seg_size(k) < SEG_MAP || used >= seg_size(k))
+			n += seg_size(k);
+		else
+			n += (used + PAGE - 1) / PAGE * PAGE;
+	}
 	return n;
 }

@@ -50,7 +50,8 @@ struct strv strdict_get(const struct strdict *, uint32_t id);
  */
 uint32_t strdict_tag(const struct strdict *, uint32_t id);
 void strdict_set_tag(struct strdict *, uint32_t id, uint32_t tag);
-/* 64-bit hash of the string with that id (XXH3, as the sketches use). */
+/* 64-bit hash of the string with that id (XXH3, as the sketches use),
+ * computed again from its bytes: entries do not keep it. */
 uint64_t strdict_hash(const struct strdict *, uint32_t id);
 size_t strdict_count(const struct strdict *);
 size_t strdict_memory(const struct strdict *);

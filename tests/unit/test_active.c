@@ -585,6 +585,64 @@ pset_grows_past_many_resizes(void **state)
 }
 
 /*
+ * The index is whichever of a slot table and a bitmap of ids is smaller
+ * when it grows. Ids 0..99999 in order: a bitmap of 2^17 bits. Then id
+ * 50,000,000: a bitmap would take 8 MiB, so a table of 2^18 slots (the
+ * smallest under a load of 5/8 for 100001 entries). Ids 1000 apart: a
+ * table from the start, of 2^11 slots for 1000. Loading: the bound on ids
+ * chooses before the entries come.
+ */
+static void
+index_is_the_smaller_of_table_and_bitmap(void **state)
+{
+	static const uint16_t codes[DIM_COUNT] = { 0, 0, 0 };
+	struct active *a = new_active(false, 7);
+	int32_t d0 = fx_day("2023-01-01"), d1 = d0 + 1, d2 = d0 + 2, d3 = d0 + 3;
+	struct pset *s;
+	uint32_t u;
+
+	(void)state;
+	for (u = 0; u < 100000; u++)
+		assert_true(add(a, u, FX_T0 + 1000, 20000));
+	s = active_find(a, Z_UTC, PERIOD_DAY, d0);
+	assert_int_equal(pset_index_bytes(s), (1u << 17) / 8);
+	assert_false(pset_contains(s, 100000));
+	assert_false(pset_contains(s, 1u << 17));	/* past the bitmap */
+	assert_false(pset_contains(s, UINT32_MAX - 1));
+	assert_true(add(a, 50000000, FX_T0 + 1000, 20000));
+	assert_true(add(a, 50000000, FX_T0 + 1000, 20000));	/* again */
+	assert_int_equal(pset_index_bytes(s), (1u << 18) * 4);
+	for (u = 0; u < 100000; u++)
+		assert_true(pset_contains(s, u));
+	assert_true(pset_contains(s, 50000000));
+	assert_false(pset_contains(s, 49999999));
+	assert_int_equal(pset_count(s), 100001);
+
+	for (u = 0; u < 1000; u++)
+		assert_true(add(a, u * 1000, FX_T0 + 86400000 + 1000, 20000));
+	s = active_find(a, Z_UTC, PERIOD_DAY, d1);
+	assert_int_equal(pset_index_bytes(s), (1u << 11) * 4);
+	for (u = 0; u < 1000; u++)
+		assert_true(pset_contains(s, u * 1000));
+	assert_false(pset_contains(s, 500));
+
+	active_load_reserve(a, Z_UTC, PERIOD_DAY, d2, 5000, 5000);
+	s = active_find(a, Z_UTC, PERIOD_DAY, d2);
+	assert_int_equal(pset_index_bytes(s), (1u << 13) / 8);
+	for (u = 0; u < 5000; u++)
+		assert_true(active_load_entry(a, Z_UTC, PERIOD_DAY, d2,
+		    4999 - u, uhash(4999 - u), codes));
+	assert_int_equal(pset_index_bytes(s), (1u << 13) / 8);
+	assert_false(active_load_entry(a, Z_UTC, PERIOD_DAY, d2, 17,
+	    uhash(17), codes));
+	active_load_reserve(a, Z_UTC, PERIOD_DAY, d3, 5000, 1000000);
+	s = active_find(a, Z_UTC, PERIOD_DAY, d3);
+	assert_int_equal(pset_index_bytes(s), (1u << 13) * 4);
+	assert_int_equal(pset_count(s), 0);
+	active_free(a);
+}
+
+/*
  * Days 512 apart share a place in the cache of recent periods' sets: sets
  * growing in turn while they evict each other keep their own users, and
  * prefetches (active_prefetch) for sets never made change nothing.
@@ -636,6 +694,7 @@ main(void)
 		cmocka_unit_test(period_bounds_follow_dst),
 		cmocka_unit_test(pset_bookkeeping),
 		cmocka_unit_test(pset_grows_past_many_resizes),
+		cmocka_unit_test(index_is_the_smaller_of_table_and_bitmap),
 		cmocka_unit_test(periods_sharing_a_cache_place_stay_apart),
 	};
 

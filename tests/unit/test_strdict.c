@@ -2,8 +2,9 @@
  * Unit tests for state/strdict: dense ids in first-seen order, exact bytes
  * back (empty strings and embedded NULs included), the stored hash equal
  * to the sketches' hash, growth past many table resizes and arena
- * chunks with every earlier view still valid, and dictionaries made in a
- * row growing their tables at different loads.
+ * chunks with every earlier view still valid, tags kept beside short and
+ * long strings, the large segments' memory counted by pages written, and
+ * dictionaries made in a row growing their tables at different loads.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -147,7 +148,7 @@ row(char *buf, uint32_t i)
 	return (struct strv){ buf, len };
 }
 
-/* Lengths around the inline limit (12 bytes) and ids around segment
+/* Lengths around the inline limit (11 bytes) and ids around segment
  * starts (16, 48, 112, ...): every string comes back byte for byte. */
 static void
 short_and_long_strings_across_segments(void **state)
@@ -224,6 +225,44 @@ hashed_calls_agree(void **state)
 }
 
 /*
+ * A tag sits beside an inline string (11 bytes) and an arena one (12) and
+ * leaves the bytes alone. Segment 8 (ids 4080..8175, 64 KiB) is the first
+ * mapped one: it counts a 4 KiB page per 256 entries written. The slot
+ * table does not grow between 4080 and 5120 strings.
+ */
+static void
+tags_and_mapped_pages(void **state)
+{
+	struct strdict *d = strdict_new();
+	char buf[16];
+	size_t mem = 0;
+	uint32_t i;
+
+	(void)state;
+	assert_int_equal(strdict_intern(d, STRV("u0000000011"), NULL), 0);
+	assert_int_equal(strdict_intern(d, STRV("u00000000012"), NULL), 1);
+	strdict_set_tag(d, 0, 0xfffffffe);
+	strdict_set_tag(d, 1, 7);
+	assert_int_equal(strdict_tag(d, 0), 0xfffffffe);
+	assert_int_equal(strdict_tag(d, 1), 7);
+	assert_true(strv_eq(strdict_get(d, 0), STRV("u0000000011")));
+	assert_true(strv_eq(strdict_get(d, 1), STRV("u00000000012")));
+	assert_int_equal(strdict_find(d, STRV("u00000000012")), 1);
+	for (i = 2; i < 4080 + 256 + 1; i++) {
+		if (i == 4080)
+			mem = strdict_memory(d);
+		strdict_intern(d, (struct strv){ buf,
+		    (size_t)snprintf(buf, sizeof buf, "k%u", i) }, NULL);
+		if (i == 4080 || i == 4080 + 255)
+			assert_int_equal(strdict_memory(d), mem + 4096);
+	}
+	assert_int_equal(strdict_memory(d), mem + 2 * 4096);
+	assert_int_equal(strdict_tag(d, 1), 7);
+	assert_int_equal(strdict_tag(d, 4080), 0);
+	strdict_free(d);
+}
+
+/*
  * Three dictionaries in a row grow their 128-slot table at three loads
  * (3/4, 11/16, 5/8, in some rotation): past 96, 88 and 80 strings.
  * Between 50 and 110 strings nothing else allocates (segments start at
@@ -267,6 +306,7 @@ main(void)
 		cmocka_unit_test(grows_past_many_resizes),
 		cmocka_unit_test(short_and_long_strings_across_segments),
 		cmocka_unit_test(hashed_calls_agree),
+		cmocka_unit_test(tags_and_mapped_pages),
 		cmocka_unit_test(grow_loads_differ_between_dictionaries),
 	};
 
