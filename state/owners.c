@@ -175,6 +175,22 @@ owners_add(struct owners *o, uint64_t hash, int32_t partition,
 	return OWNERS_NEW;
 }
 
+void
+owners_reserve(struct owners *o, size_t n)
+{
+	size_t nslots = o->mask + 1;
+
+	/* Rebuilt at once only while it holds few users next to those to
+	 * come (a stop of the loop in proportion to them); else the adds
+	 * grow it as usual. */
+	if (o->count > n / 8)
+		return;
+	while ((o->count + n) * 4 > nslots * 3)
+		nslots *= 2;
+	if (nslots != o->mask + 1)
+		rebuild(o, nslots, -1);
+}
+
 bool
 owners_overlap(const struct owners *o)
 {

@@ -48,6 +48,13 @@ void owners_free(struct owners *);
  */
 enum owners_result owners_add(struct owners *, uint64_t hash,
     int32_t partition, owners_has_fn has, void *arg);
+/*
+ * Room for n more users in one step, when the table holds few next to
+ * them (the users of partitions just loaded): growing by doubling keeps
+ * the old table beside the new one while it moves, 64 MiB at the peak of
+ * tracking 10M users.
+ */
+void owners_reserve(struct owners *, size_t n);
 /* True once a user was seen in two partitions. */
 bool owners_overlap(const struct owners *);
 /* Forgets the users of a partition (its engine went away). */

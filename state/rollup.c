@@ -290,7 +290,11 @@ rollup_track_users(struct owners *o, struct engine *const *engines,
     const int32_t *parts, size_t *seen, size_t n)
 {
 	struct track t = { engines, parts, n, 0, 0 };
+	size_t more = 0;
 
+	for (t.e = 0; t.e < n; t.e++)
+		more += engine_user_count(engines[t.e]) - seen[t.e];
+	owners_reserve(o, more);
 	for (t.e = 0; t.e < n; t.e++) {
 		size_t count = engine_user_count(engines[t.e]);
 

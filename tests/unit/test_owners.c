@@ -215,6 +215,44 @@ growth_moves_a_few_slots_per_add(void **st)
 	owners_free(o);
 }
 
+/*
+ * A reserve for 100000 users in an empty table makes its final 2^18 slots
+ * at once (never two tables), and the adds keep them. With 20000 users
+ * in, a reserve for 150000 (under 8 times as many) changes nothing, and
+ * one for 200000 is made by one rebuild, every user kept.
+ */
+static void
+reserve_makes_the_final_table_at_once(void **st)
+{
+	struct owners *o = owners_new();
+	size_t base = owners_memory(o) - 1024 * 8;
+	uint64_t i;
+
+	(void)st;
+	owners_reserve(o, 100000);
+	assert_int_equal(owners_memory(o), base + ((size_t)1 << 18) * 8);
+	for (i = 0; i < 100000; i++) {
+		assert_int_equal(owners_add(o, spread(i), (int32_t)(i % 4),
+		    never_asked, NULL), OWNERS_NEW);
+		assert_int_equal(owners_memory(o), base + ((size_t)1 << 18) * 8);
+	}
+	owners_free(o);
+
+	o = owners_new();
+	for (i = 0; i < 20000; i++)
+		owners_add(o, spread(i), 1, never_asked, NULL);
+	owners_reserve(o, 150000);
+	assert_int_equal(owners_memory(o), base + 32768 * 8);
+	owners_reserve(o, 200000);	/* 220000 users: 2^19 slots */
+	assert_int_equal(owners_memory(o), base + ((size_t)1 << 19) * 8);
+	for (i = 0; i < 220000; i++)
+		assert_int_equal(owners_add(o, spread(i), 1, never_asked,
+		    NULL), i < 20000 ? OWNERS_KNOWN : OWNERS_NEW);
+	assert_int_equal(owners_memory(o), base + ((size_t)1 << 19) * 8);
+	assert_int_equal(owners_count(o), 220000);
+	owners_free(o);
+}
+
 /* Dropping a partition in the middle of a move finishes the move. */
 static void
 drop_partition_while_moving(void **st)
@@ -301,6 +339,7 @@ main(void)
 		cmocka_unit_test(drop_partition_forgets_its_users),
 		cmocka_unit_test(growth_moves_a_few_slots_per_add),
 		cmocka_unit_test(drop_partition_while_moving),
+		cmocka_unit_test(reserve_makes_the_final_table_at_once),
 		cmocka_unit_test(partition_out_of_range_is_overlap),
 	};
 
