@@ -45,7 +45,8 @@ struct active_conf {
 struct pentry {
 	uint32_t uid;
 	uint16_t codes[DIM_COUNT];
-};
+} __attribute__((packed));	/* 10 bytes, not 12: entries are most of a
+				 * set's memory */
 
 struct active;
 struct pset;

@@ -15,6 +15,8 @@
 
 #define USERREC_COLD	0x80000000u
 #define COMPACT_MIN	(64 * 1024)	/* arena bytes */
+#define COLD_STEP	(64 * 1024)	/* the arena grows by at least this */
+#define COLD_MAX	60		/* bytes of a record, at most */
 
 /* A user committed with no session open, and the watermark past which it
  * goes cold if it stays so. */
@@ -153,6 +155,14 @@ cold_write(struct userrec *u, uint32_t uid, const struct user_stats *st)
 	}
 	if (u->cold.len >= USERREC_COLD)
 		fatalx("cold user records of one partition over 2 GiB");
+	if (u->cold.cap - u->cold.len < COLD_MAX) {
+		/* By an eighth, not doubling: the arena is most of a loaded
+		 * partition's memory for its users. */
+		size_t more = u->cold.cap / 8;
+
+		u->cold.cap += more > COLD_STEP ? more : COLD_STEP;
+		u->cold.buf = xrealloc(u->cold.buf, u->cold.cap);
+	}
 	strdict_set_tag(u->users, uid, USERREC_COLD | (uint32_t)u->cold.len);
 	user_stats_encode(&u->cold, st);
 }
