@@ -41,6 +41,7 @@
 #include "notify.h"
 #include "meta.h"
 #include "owners.h"
+#include "placement.h"
 #include "pool.h"
 #include "persist.h"
 #include "rollup.h"
@@ -654,6 +655,40 @@ emit_period(struct pipeline *p, struct engine **e, size_t n, int zone,
 }
 
 /*
+ * While one partitioner placed every user the engines interned, no user
+ * is in two partitions (connectors/placement.h): checks the users interned
+ * since the last time. Once none did, every user goes to the owners table,
+ * from the first; false from then on.
+ */
+static bool
+users_placed(struct pipeline *p)
+{
+	size_t pos = 0;
+	uint64_t key;
+	void *val;
+
+	if (p->placed == NULL || !placement_holds(p->placed))
+		return false;
+	while (u64map_next(p->parts, &pos, &key, &val)) {
+		struct part *pt = val;
+		size_t n = engine_user_count(pt->eng);
+
+		for (; pt->owned < n; pt->owned++)
+			if (!placement_check(p->placed, engine_user_name(
+			    pt->eng, (uint32_t)pt->owned), pt->id))
+				goto broken;
+	}
+	return true;
+broken:
+	log_info("users are not placed by a known partitioner; tracking the "
+	    "partition of every user", "partition=%d", ((struct part *)val)->id);
+	pos = 0;
+	while (u64map_next(p->parts, &pos, &key, &val))
+		((struct part *)val)->owned = 0;
+	return false;
+}
+
+/*
  * Records the users the engines interned since the last emission: while
  * no user is in two partitions, a period's counts are the sums of the
  * partitions' counts (state/rollup.h); after that, the exact union.
@@ -662,12 +697,17 @@ static void
 track_owners(struct pipeline *p)
 {
 	size_t n = u64map_count(p->parts), i = 0, pos = 0;
-	struct engine **e = xcalloc(n ? n : 1, sizeof *e);
-	int32_t *ids = xcalloc(n ? n : 1, sizeof *ids);
-	size_t *seen = xcalloc(n ? n : 1, sizeof *seen);
+	struct engine **e;
+	int32_t *ids;
+	size_t *seen;
 	uint64_t key;
 	void *val;
 
+	if (n == 0 || users_placed(p))	/* before any assignment: none */
+		return;
+	e = xcalloc(n ? n : 1, sizeof *e);
+	ids = xcalloc(n ? n : 1, sizeof *ids);
+	seen = xcalloc(n ? n : 1, sizeof *seen);
 	if (p->owners == NULL)
 		p->owners = owners_new();
 	while (u64map_next(p->parts, &pos, &key, &val)) {
@@ -1571,6 +1611,22 @@ topic_partitions(struct pipeline *p, rd_kafka_t *rk, const char *topic)
 	return -1;
 }
 
+/*
+ * The placement check takes the input's partition count at the first
+ * assignment (n < 0: ask for it); a count that cannot be had proves
+ * nothing, and the owners table does the work.
+ */
+static void
+placement_start(struct pipeline *p, rd_kafka_t *rk, int n)
+{
+	if (p->placed != NULL)
+		return;
+	if (n < 0)
+		n = topic_partitions(p, rk, p->topic_in);
+	p->placed = placement_new(n);
+	log_debug("placement check", "topic=%s partitions=%d", p->topic_in, n);
+}
+
 static int64_t
 high_watermark(struct pipeline *p, rd_kafka_t *rk, const char *topic,
     int32_t part)
@@ -1628,6 +1684,7 @@ assign_parts(struct pipeline *p, rd_kafka_t *rk,
 {
 	int i;
 
+	placement_start(p, rk, -1);
 	for (i = 0; i < parts->cnt; i++) {
 		char *cause = NULL;
 		struct part *pt = part_new(p, parts->elems[i].partition,
@@ -1901,6 +1958,7 @@ once_assign(struct pipeline *p, char **cause)
 		*cause = xstrdup("stopped before the broker was reachable");
 		return -1;
 	}
+	placement_start(p, p->consumer, n);
 	l = rd_kafka_topic_partition_list_new(n ? n : 1);
 	for (i = 0; i < n; i++) {
 		struct part *pt = part_open(p, i, cause);
@@ -1968,6 +2026,7 @@ live_assign_all(struct pipeline *p, char **cause)
 	}
 	if (n < 0)	/* stopped */
 		return 0;
+	placement_start(p, p->consumer, n);
 	l = rd_kafka_topic_partition_list_new(n);
 	for (i = 0; i < n; i++)
 		rd_kafka_topic_partition_list_add(l, p->topic_in, i);
@@ -2572,6 +2631,7 @@ pipeline_free(struct pipeline *p)
 	u64map_free(p->parts);
 	free(p->engines);
 	owners_free(p->owners);
+	placement_free(p->placed);
 	u64map_free(p->final_done);
 	u64map_free(p->pages);
 	for (i = 0; i < p->nfresh; i++)

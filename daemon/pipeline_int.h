@@ -124,6 +124,7 @@ struct pipeline {
 	uint64_t              next_seq;	/* next outbox page */
 	struct u64map        *pages;	/* page -> outputs not yet delivered */
 	struct u64map        *final_done;	/* period keys emitted final */
+	struct placement     *placed;	/* users placed by a partitioner */
 	struct owners        *owners;	/* partition of every user */
 	bool                  overlap;	/* a user in two partitions */
 	struct engine       **engines;	/* sorted by partition; NULL: stale */

@@ -58,22 +58,6 @@ load_next() {
 	next=$((next + 1))
 }
 
-# Consumed offsets of interactions as stored (a read-only open).
-consumed() {
-	"$CTL" state inspect --state "$T/state" |
-		awk -F'|' '$2 ~ /^ *interactions$/ { s += $4 } END { print s + 0 }'
-}
-wait_consumed() {
-	local i
-
-	for i in $(seq 300); do
-		[ "$(consumed)" -eq "$1" ] && return 0
-		kill -0 "$DPID" 2>/dev/null ||
-			fail "daemon died: $(tail -3 "$T/live.err")"
-		sleep 0.1
-	done
-	fail "consumed $(consumed) of $1 records"
-}
 
 # readyz_ok: the live daemon answers 200 on /readyz.
 readyz_ok() {
@@ -129,7 +113,7 @@ fault_exit() {
 # records or only an idle commit depends on timing). That they match the
 # state is what the final comparison shows: nothing lost or doubled.
 check_kept() {
-	kept=$(consumed)
+	kept=$(consumed "$T/state")
 	[ "$kept" -ge "$before" ] && [ "$kept" -le "$loaded" ] ||
 		fail "offsets at $kept after the failure, $before committed" \
 		    "before and $loaded loaded"
@@ -156,7 +140,7 @@ start_daemon
 load_next
 load_next
 load_next
-wait_consumed "$loaded"
+wait_consumed "$T/state" "$loaded" "$DPID"
 readyz_ok
 before=$loaded
 mark_log
@@ -169,12 +153,12 @@ check_kept
 # that too.
 dd if=/dev/zero of="$T/disk/filler2" bs=4k 2>/dev/null || true
 start_refused "start on the full file system" 'No space left on device'
-expect_eq "offsets after the refused start" "$(consumed)" "$kept"
+expect_eq "offsets after the refused start" "$(consumed "$T/state")" "$kept"
 
 # --- space freed: the restart resumes ---
 rm "$T/disk/filler" "$T/disk/filler2"
 start_daemon
-wait_consumed "$loaded"
+wait_consumed "$T/state" "$loaded" "$DPID"
 echo "resumed after the space was freed: $loaded records"
 
 # --- the state directory turns read-only under the daemon ---
@@ -185,7 +169,7 @@ mount --bind -o ro "$T/disk/state" "$T/state"
 fault_exit "read-only mid-run" 'Read-only file system'
 check_kept
 start_refused "start on the read-only directory" 'Read-only file system'
-expect_eq "offsets after the refused start" "$(consumed)" "$kept"
+expect_eq "offsets after the refused start" "$(consumed "$T/state")" "$kept"
 
 # --- writable again: resume, the rest of the stream, compare ---
 umount "$T/state"	# the read-only one on top

@@ -214,6 +214,26 @@ load_sample() {
 		fail "loading the interactions sample"
 }
 
+# consumed STATE: the offsets of interactions stored in STATE, summed over
+# the partitions (a read-only open, beside a running daemon).
+consumed() {
+	"$CTL" state inspect --state "$1" |
+		awk -F'|' '$2 ~ /^ *interactions$/ { s += $4 } END { print s + 0 }'
+}
+
+# wait_consumed STATE N [PID]: until N records are stored as consumed (30
+# s at most), failing early if the daemon PID is gone.
+wait_consumed() {
+	local i
+	for i in $(seq 300); do
+		[ "$(consumed "$1")" -eq "$2" ] && return 0
+		[ -z "${3:-}" ] || kill -0 "$3" 2>/dev/null ||
+			fail "daemon died before consuming $2 records"
+		sleep 0.1
+	done
+	fail "consumed $(consumed "$1") of $2 records"
+}
+
 # log_field NAME FIELD: a field of the daemon's "backfill done" line in
 # $T/NAME.err (from run_once).
 log_field() {
