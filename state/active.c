@@ -36,6 +36,7 @@
 #include "xmalloc.h"
 
 #define PEND_MAX	4096	/* hashes waiting per set, at most */
+#define COMBO_MAX	65535	/* combination ids are uint16 */
 
 /*
  * The first cache line holds what adding an entry reads and writes; the
@@ -65,6 +66,7 @@ struct pset {
 	struct hll   **dhll[DIM_COUNT];
 	uint16_t       ncodes[DIM_COUNT];
 	uint8_t        precision;
+	const struct active *a;		/* its combinations of codes */
 };
 
 _Static_assert(offsetof(struct pset, committed) == 64,
@@ -100,7 +102,41 @@ struct active {
 	bool               memo_ok;
 	int32_t            memo_day[ACTIVE_MAX_ZONES];
 	int32_t            memo_month[ACTIVE_MAX_ZONES];
+	/* The combinations of dimension codes entries name, by id; the map
+	 * is from the codes packed in 48 bits to id + 1. */
+	uint16_t         (*combo)[DIM_COUNT];
+	size_t             ncombo, capcombo;
+	struct u64map     *combo_ids;
 };
+
+/*
+ * The id of a combination of codes (of the enabled dimensions; the others
+ * are 0), numbered in first-use order. Past COMBO_MAX combinations in one
+ * partition, which takes tens of thousands of distinct values in a
+ * dimension, a new one is folded into id 0, all codes unknown (as meta.c
+ * folds values past 65535 into "unknown").
+ */
+static uint16_t
+combo_of(struct active *a, const uint16_t *codes)
+{
+	uint64_t key = 0;
+	void *v;
+	int d;
+
+	for (d = 0; d < DIM_COUNT; d++)
+		if (a->conf.dims_mask & (1u << d))
+			key |= (uint64_t)codes[d] << (16 * d);
+	if ((v = u64map_get(a->combo_ids, key)) != NULL)
+		return (uint16_t)((uintptr_t)v - 1);
+	if (a->ncombo >= COMBO_MAX)
+		return 0;
+	a->combo = xgrow(a->combo, &a->capcombo, a->ncombo + 1,
+	    sizeof *a->combo);
+	for (d = 0; d < DIM_COUNT; d++)
+		a->combo[a->ncombo][d] = (uint16_t)(key >> (16 * d));
+	u64map_put(a->combo_ids, key, (void *)(uintptr_t)(a->ncombo + 1));
+	return (uint16_t)a->ncombo++;
+}
 
 static void
 local_days(const struct active *ca, int64_t ts)
@@ -159,6 +195,9 @@ active_new(const struct active_conf *conf)
 	a->conf.zones = a->zones;
 	a->psets = u64map_new();
 	a->pc = xcalloc(conf->n_zones * 2 * PCACHE, sizeof *a->pc);
+	a->combo_ids = u64map_new();
+	/* Id 0: every code unknown, the fold of combo_of. */
+	combo_of(a, (const uint16_t[DIM_COUNT]){ 0 });
 	return a;
 }
 
@@ -192,6 +231,8 @@ active_free(struct active *a)
 	while ((s = active_next(a, &pos)) != NULL)
 		pset_free(s);
 	u64map_free(a->psets);
+	u64map_free(a->combo_ids);
+	free(a->combo);
 	free(a->pc);
 	free(a);
 }
@@ -252,6 +293,7 @@ pset_get(struct active *a, int zone, enum period_kind kind, int32_t period)
 			fatalx("bad HyperLogLog precision %d",
 			    a->conf.hll_precision);
 		s->dims_mask = (uint8_t)a->conf.dims_mask;
+		s->a = a;
 		s->precision = (uint8_t)a->conf.hll_precision;
 		u64map_put(a->psets, key, s);
 	}
@@ -399,7 +441,8 @@ pset_tally(const struct pset *cs)
 		if (!(s->dims_mask & (1u << d)))
 			continue;
 		for (i = s->counted; i < s->n; i++)
-			pset_count_dim(s, (enum dim)d, s->ent[i].codes[d]);
+			pset_count_dim(s, (enum dim)d,
+			    s->a->combo[s->ent[i].combo][d]);
 	}
 	s->counted = s->n;
 }
@@ -414,12 +457,14 @@ fold_dim(struct pset *s, int d, const struct pentry *e)
 	uint32_t nc = s->ncodes[d], c, i, *at = xcalloc(nc + 1, sizeof *at);
 	uint64_t *run = xmalloc(s->npend * sizeof *run);
 
+	uint16_t (*combo)[DIM_COUNT] = s->a->combo;
+
 	for (i = 0; i < s->npend; i++)
-		at[e[i].codes[d] + 1]++;
+		at[combo[e[i].combo][d] + 1]++;
 	for (c = 0; c < nc; c++)
 		at[c + 1] += at[c];
 	for (i = 0; i < s->npend; i++)	/* at[c]: end of code c's run */
-		run[at[e[i].codes[d]]++] = s->pend[i];
+		run[at[combo[e[i].combo][d]]++] = s->pend[i];
 	for (c = 0, i = 0; c < nc; i = at[c++]) {
 		if (at[c] == i)
 			continue;
@@ -462,7 +507,6 @@ pset_add(struct active *a, struct pset *s, uint32_t uid, uint64_t uhash,
 {
 	uint32_t i;
 	struct pentry *e;
-	int d;
 
 	if (uid == UINT32_MAX)	/* the slot value uid + 1 would be 0 */
 		fatalx("active: user id %u out of range", uid);
@@ -482,8 +526,7 @@ pset_add(struct active *a, struct pset *s, uint32_t uid, uint64_t uhash,
 	}
 	e = &s->ent[s->n++];
 	e->uid = uid;
-	for (d = 0; d < DIM_COUNT; d++)
-		e->codes[d] = (a->conf.dims_mask & (1u << d)) ? codes[d] : 0;
+	e->combo = combo_of(a, codes);
 	if (!s->dense)
 		s->slots[i] = uid + 1;
 	else if (uid >> s->nbits == 0)
@@ -683,7 +726,9 @@ active_pset_count(const struct active *a)
 size_t
 active_memory(const struct active *a)
 {
-	size_t n = sizeof *a + u64map_memory(a->psets), pos = 0;
+	size_t n = sizeof *a + u64map_memory(a->psets) +
+	    u64map_memory(a->combo_ids) + a->capcombo * sizeof *a->combo,
+	    pos = 0;
 	struct pset *s;
 	int d;
 	uint16_t c;
@@ -737,6 +782,12 @@ size_t
 pset_index_bytes(const struct pset *s)
 {
 	return index_bytes(s);
+}
+
+const uint16_t *
+pset_entry_codes(const struct pset *s, const struct pentry *e)
+{
+	return s->a->combo[e->combo];
 }
 
 const struct pentry *

@@ -42,11 +42,15 @@ struct active_conf {
 	unsigned      dims_mask;	/* bit (1 << dim) per enabled dimension */
 };
 
+/*
+ * 6 bytes: entries are most of a set's memory. The user's dimension codes
+ * are a combination id, numbered by the set's active instance in first-use
+ * order (pset_entry_codes); a partition's users share a few hundred.
+ */
 struct pentry {
 	uint32_t uid;
-	uint16_t codes[DIM_COUNT];
-} __attribute__((packed));	/* 10 bytes, not 12: entries are most of a
-				 * set's memory */
+	uint16_t combo;
+} __attribute__((packed));
 
 struct active;
 struct pset;
@@ -97,6 +101,8 @@ bool pset_contains(const struct pset *, uint32_t uid);
 size_t pset_index_bytes(const struct pset *);
 /* Entries in insertion order. */
 const struct pentry *pset_entries(const struct pset *, size_t *n);
+/* The dimension codes of an entry of the set (DIM_COUNT of them). */
+const uint16_t *pset_entry_codes(const struct pset *, const struct pentry *);
 /* Exact users per dimension value; codes >= pset_codes() count 0. */
 uint64_t pset_dim_count(const struct pset *, enum dim, uint16_t code);
 uint16_t pset_codes(const struct pset *, enum dim);

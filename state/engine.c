@@ -536,9 +536,11 @@ engine_encode_pset_delta(const struct engine *g, const struct pset *s,
 	for (i = from; i < n; i++) {
 		struct strv u = strdict_get(g->users, ent[i].uid);
 
+		const uint16_t *codes = pset_entry_codes(s, &ent[i]);
+
 		enc_bytes(e, u.p, u.len);
 		for (d = 0; d < DIM_COUNT; d++)
-			enc_uvar(e, ent[i].codes[d]);
+			enc_uvar(e, codes[d]);
 	}
 	return n;
 }

@@ -76,12 +76,13 @@ union_sketches(struct rollup *r, const struct pset *const *s, size_t ns)
 		at = xcalloc((size_t)nc + 1, sizeof *at);
 		for (i = 0; i < ns; i++)
 			for (j = 0; j < np[i]; j++)
-				at[pe[i][j].codes[d] + 1]++;
+				at[pset_entry_codes(s[i], &pe[i][j])[d] + 1]++;
 		for (c = 0; c < nc; c++)
 			at[c + 1] += at[c];
 		for (i = 0; i < ns; i++)
 			for (j = 0; j < np[i]; j++)
-				run[at[pe[i][j].codes[d]]++] = ph[i][j];
+				run[at[pset_entry_codes(s[i],
+				    &pe[i][j])[d]]++] = ph[i][j];
 		for (c = 0, j = 0; c < nc; j = at[c++]) {
 			ensure_code(r, d, c);
 			for (i = 0, k = 0; i < ns; i++)
@@ -216,10 +217,13 @@ rollup_period(struct engine *const *engines, size_t n, int zone,
 			if (ss.n > 1 && !seen_add(&seen, engines, ss.eng[i],
 			    ent[j].uid))
 				continue;
+			const uint16_t *codes = pset_entry_codes(ss.s[i],
+			    &ent[j]);
+
 			r->total++;
 			for (d = 0; d < DIM_COUNT; d++) {
-				ensure_code(r, d, ent[j].codes[d]);
-				r->dcount[d][ent[j].codes[d]]++;
+				ensure_code(r, d, codes[d]);
+				r->dcount[d][codes[d]]++;
 			}
 		}
 	}

@@ -314,11 +314,18 @@ breakdown_counts_sum_to_total(void **state)
 	ent = pset_entries(s, &n);
 	assert_int_equal(n, 50);
 	for (i = 0; i < n; i++) {
+		const uint16_t *codes = pset_entry_codes(s, &ent[i]);
+
 		assert_int_equal(ent[i].uid, i + 1);
-		assert_int_equal(ent[i].codes[DIM_COUNTRY], (i + 1) % 4);
-		assert_int_equal(ent[i].codes[DIM_DEVICE_TYPE], (i + 1) % 3);
-		assert_int_equal(ent[i].codes[DIM_SUBSCRIPTION_TYPE],
-		    (i + 1) % 2);
+		assert_int_equal(codes[DIM_COUNTRY], (i + 1) % 4);
+		assert_int_equal(codes[DIM_DEVICE_TYPE], (i + 1) % 3);
+		assert_int_equal(codes[DIM_SUBSCRIPTION_TYPE], (i + 1) % 2);
+		/* Codes repeat every 12 users, and so do combinations; user
+		 * 12's are all 0, the combination made first. */
+		if (i >= 12)
+			assert_int_equal(ent[i].combo, ent[i - 12].combo);
+		else
+			assert_int_equal(ent[i].combo, i == 11 ? 0 : i + 1);
 	}
 	active_free(a);
 }
@@ -338,9 +345,10 @@ disabled_dimensions_are_not_counted(void **state)
 	assert_non_null(s);
 	ent = pset_entries(s, &n);
 	assert_int_equal(n, 1);
-	assert_int_equal(ent[0].codes[DIM_COUNTRY], 2);
-	assert_int_equal(ent[0].codes[DIM_DEVICE_TYPE], 0);
-	assert_int_equal(ent[0].codes[DIM_SUBSCRIPTION_TYPE], 0);
+	assert_int_equal(pset_entry_codes(s, &ent[0])[DIM_COUNTRY], 2);
+	assert_int_equal(pset_entry_codes(s, &ent[0])[DIM_DEVICE_TYPE], 0);
+	assert_int_equal(pset_entry_codes(s, &ent[0])[DIM_SUBSCRIPTION_TYPE],
+	    0);
 	assert_int_equal(pset_dim_count(s, DIM_COUNTRY, 2), 1);
 	assert_int_equal(pset_codes(s, DIM_DEVICE_TYPE), 0);
 	assert_int_equal(pset_dim_count(s, DIM_DEVICE_TYPE, 0), 0);
@@ -585,6 +593,42 @@ pset_grows_past_many_resizes(void **state)
 }
 
 /*
+ * Users 0..66000 with codes (u % 60000, u / 60000, 0), all distinct: ids
+ * 1..65534 go to users 1..65534 (id 0, all unknown, is made first and is
+ * user 0's), and users 65535..66000 are folded into id 0. So country 0
+ * counts user 0, user 60000 and the 466 folded users; device 1 counts
+ * users 60000..65534 only.
+ */
+static void
+combinations_past_the_limit_fold_to_unknown(void **state)
+{
+	struct active *a = new_active(false, 7);
+	struct meta_entry me = { 0, { 0, 0, 0 } };
+	const struct pentry *ent;
+	struct pset *s;
+	size_t n;
+	uint32_t u;
+
+	(void)state;
+	for (u = 0; u <= 66000; u++) {
+		me.codes[DIM_COUNTRY] = (uint16_t)(u % 60000);
+		me.codes[DIM_DEVICE_TYPE] = (uint16_t)(u / 60000);
+		active_add(a, u, uhash(u), &me, FX_T0, 20000);
+	}
+	s = active_find(a, Z_UTC, PERIOD_DAY, fx_day("2023-01-01"));
+	ent = pset_entries(s, &n);
+	assert_int_equal(n, 66001);
+	assert_int_equal(ent[65534].combo, 65534);
+	assert_int_equal(pset_entry_codes(s, &ent[65534])[DIM_COUNTRY], 5534);
+	assert_int_equal(ent[65535].combo, 0);
+	assert_int_equal(pset_entry_codes(s, &ent[65535])[DIM_DEVICE_TYPE], 0);
+	assert_int_equal(pset_dim_count(s, DIM_COUNTRY, 0), 468);
+	assert_int_equal(pset_dim_count(s, DIM_DEVICE_TYPE, 1), 5535);
+	assert_int_equal(pset_dim_count(s, DIM_DEVICE_TYPE, 0), 66001 - 5535);
+	active_free(a);
+}
+
+/*
  * The index is whichever of a slot table and a bitmap of ids is smaller
  * when it grows. Ids 0..99999 in order: a bitmap of 2^17 bits. Then id
  * 50,000,000: a bitmap would take 8 MiB, so a table of 2^18 slots (the
@@ -695,6 +739,7 @@ main(void)
 		cmocka_unit_test(pset_bookkeeping),
 		cmocka_unit_test(pset_grows_past_many_resizes),
 		cmocka_unit_test(index_is_the_smaller_of_table_and_bitmap),
+		cmocka_unit_test(combinations_past_the_limit_fold_to_unknown),
 		cmocka_unit_test(periods_sharing_a_cache_place_stay_apart),
 	};
 

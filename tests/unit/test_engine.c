@@ -283,7 +283,7 @@ day_country(const struct fx *f, const char *day, const char *user)
 	for (i = 0; i < n; i++) {
 		if (e[i].uid == uid) {
 			struct strv v = meta_value(f->meta, DIM_COUNTRY,
-			    e[i].codes[DIM_COUNTRY]);
+			    pset_entry_codes(s, &e[i])[DIM_COUNTRY]);
 
 			snprintf(buf, sizeof buf, "%.*s", (int)v.len, v.p);
 			return buf;
