@@ -1,12 +1,16 @@
 /*
  * strdict: string interning with dense 32-bit ids (see strdict.h).
  *
- * Layout: an open-addressing table of slots (id + the low 32 bits of the
- * hash, which place the slot and decide most probes without touching the
- * string), entries indexed by id (the owner's tag, the length, and the
+ * Layout: an open-addressing table of 4-byte slots (id + 1 in the low
+ * idbits, and above it as many bits of the hash's upper half, which decide
+ * most probes without touching the string; the hash's low bits place the
+ * slot), entries indexed by id (the owner's tag, the length, and the
  * string itself if short, else a pointer to its bytes), and an arena of
- * 64 KiB chunks holding longer strings. Growing the table moves slots by
- * their own hash bits, reading no entry.
+ * 64 KiB chunks holding longer strings. A slot does not hold the bits that
+ * placed it, so growing the table hashes every string again, in id order
+ * (the entries are read in a row; the slot table's random writes cost
+ * more). The ids take 20 bits at first; the 2^20th string makes them 24,
+ * and so on up to 31, each time with the same rebuild.
  *
  * An entry is 16 bytes: with ten million users, bytes per user are the
  * figure that counts (docs/engine.md). The full hash is not kept: the
@@ -39,10 +43,8 @@
 #define SEG_MAP		(64 * 1024)	/* segments this big are mapped */
 #define PAGE		4096
 
-struct slot {
-	uint32_t id;		/* STRDICT_NONE when empty */
-	uint32_t hash32;	/* low bits of the hash: the home slot */
-};
+#define IDBITS0		20		/* id bits of a new dictionary */
+#define IDBITS_MAX	31
 
 /*
  * 16 bytes: four entries per cache line, never straddling one. A string
@@ -80,8 +82,9 @@ entry_str(const struct entry *e)
 }
 
 struct strdict {
-	struct slot  *slots;
+	uint32_t     *slots;		/* 0: empty; see the top */
 	size_t        mask;		/* nslots - 1, power of two */
+	unsigned      idbits;
 	struct entry *seg[SEG_MAX];
 	size_t        n;
 	char        **chunks;
@@ -154,13 +157,11 @@ struct strdict *
 strdict_new(void)
 {
 	struct strdict *d = xcalloc(1, sizeof *d);
-	size_t i;
 
 	d->mask = 63;
+	d->idbits = IDBITS0;
 	d->grow16 = (uint8_t)(12 - next_grow++ % 3);
-	d->slots = xmalloc((d->mask + 1) * sizeof *d->slots);
-	for (i = 0; i <= d->mask; i++)
-		d->slots[i].id = STRDICT_NONE;
+	d->slots = xcalloc(d->mask + 1, sizeof *d->slots);
 	return d;
 }
 
@@ -213,24 +214,41 @@ arena_copy(struct strdict *d, struct strv s)
 	return p + sizeof len;
 }
 
-static void
-grow_table(struct strdict *d)
+/* Slot value of id with hash h. */
+static inline uint32_t
+slot_of(const struct strdict *d, uint32_t id, uint64_t h)
 {
-	size_t nslots = (d->mask + 1) * 2, i;
-	struct slot *ns = xmalloc(nslots * sizeof *ns);
+	return (uint32_t)(h >> 32) << d->idbits | (id + 1);
+}
 
-	for (i = 0; i < nslots; i++)
-		ns[i].id = STRDICT_NONE;
-	/* The old slots hold every id and the hash bits that place it. */
-	for (i = 0; i <= d->mask; i++) {
-		size_t j;
+static inline uint32_t
+slot_id(const struct strdict *d, uint32_t sl)
+{
+	return (sl & ((UINT32_C(1) << d->idbits) - 1)) - 1;
+}
 
-		if (d->slots[i].id == STRDICT_NONE)
-			continue;
-		j = d->slots[i].hash32 & (nslots - 1);
-		while (ns[j].id != STRDICT_NONE)
+/* The hash bits a slot of h keeps, in place. */
+static inline bool
+slot_matches(const struct strdict *d, uint32_t sl, uint64_t h)
+{
+	return (sl ^ (uint32_t)(h >> 32) << d->idbits) >> d->idbits == 0;
+}
+
+/* A table of nslots slots and ids of idbits, every string hashed again. */
+static void
+rebuild(struct strdict *d, size_t nslots, unsigned idbits)
+{
+	uint32_t *ns = xcalloc(nslots, sizeof *ns), id;
+
+	d->idbits = idbits;
+	for (id = 0; id < d->n; id++) {
+		struct strv v = entry_str(entry_of(d, id));
+		uint64_t h = XXH3_64bits(v.p, v.len);
+		size_t j = (size_t)h & (nslots - 1);
+
+		while (ns[j] != 0)
 			j = (j + 1) & (nslots - 1);
-		ns[j] = d->slots[i];
+		ns[j] = slot_of(d, id, h);
 	}
 	free(d->slots);
 	d->slots = ns;
@@ -241,15 +259,14 @@ static size_t
 probe(const struct strdict *d, struct strv s, uint64_t h)
 {
 	size_t j = (size_t)h & d->mask;
-	uint32_t h32 = (uint32_t)h;
 
 	for (;;) {
-		const struct slot *sl = &d->slots[j];
+		uint32_t sl = d->slots[j];
 
-		if (sl->id == STRDICT_NONE)
+		if (sl == 0)
 			return j;
-		if (sl->hash32 == h32) {
-			struct strv e = entry_str(entry_of(d, sl->id));
+		if (slot_matches(d, sl, h)) {
+			struct strv e = entry_str(entry_of(d, slot_id(d, sl)));
 
 			if (e.len == s.len && (s.len == 0 ||
 			    memcmp(e.p, s.p, s.len) == 0))
@@ -268,7 +285,9 @@ strdict_find(const struct strdict *d, struct strv s)
 uint32_t
 strdict_find_hashed(const struct strdict *d, struct strv s, uint64_t h)
 {
-	return d->slots[probe(d, s, h)].id;
+	uint32_t sl = d->slots[probe(d, s, h)];
+
+	return sl == 0 ? STRDICT_NONE : slot_id(d, sl);
 }
 
 uint64_t
@@ -286,12 +305,13 @@ strdict_prefetch(const struct strdict *d, uint64_t h)
 uint32_t
 strdict_prefetch_entry(const struct strdict *d, uint64_t h)
 {
-	const struct slot *sl = &d->slots[(size_t)h & d->mask];
+	uint32_t sl = d->slots[(size_t)h & d->mask], id;
 
-	if (sl->id == STRDICT_NONE || sl->hash32 != (uint32_t)h)
+	if (sl == 0 || !slot_matches(d, sl, h))
 		return STRDICT_NONE;
-	__builtin_prefetch(entry_of(d, sl->id));
-	return sl->id;
+	id = slot_id(d, sl);
+	__builtin_prefetch(entry_of(d, id));
+	return id;
 }
 
 void
@@ -317,11 +337,17 @@ strdict_intern_hashed(struct strdict *d, struct strv s, uint64_t h,
 	struct entry *e;
 
 	if (created)
-		*created = d->slots[j].id == STRDICT_NONE;
-	if (d->slots[j].id != STRDICT_NONE)
-		return d->slots[j].id;
-	if (d->n >= STRDICT_NONE - 1)
-		fatalx("string dictionary full");
+		*created = d->slots[j] == 0;
+	if (d->slots[j] != 0)
+		return slot_id(d, d->slots[j]);
+	if (id + 1 >= (UINT32_C(1) << d->idbits) - 1) {
+		/* id + 1 must fit beside the hash bits */
+		if (d->idbits == IDBITS_MAX)
+			fatalx("string dictionary full");
+		rebuild(d, d->mask + 1, d->idbits + 4 > IDBITS_MAX ?
+		    IDBITS_MAX : d->idbits + 4);
+		j = probe(d, s, h);
+	}
 	k = 31 - __builtin_clz((id >> SEG0_BITS) + 1);
 	if (d->seg[k] == NULL)
 		d->seg[k] = seg_alloc(k);
@@ -337,12 +363,11 @@ strdict_intern_hashed(struct strdict *d, struct strv s, uint64_t h,
 		e->len = ENTRY_LONG;
 		memcpy(e->b + 3, &p, sizeof p);
 	}
-	d->slots[j].id = id;
-	d->slots[j].hash32 = (uint32_t)h;
+	d->slots[j] = slot_of(d, id, h);
 	d->n++;
 	/* Keep the load factor under 3/4 (or grow16). */
 	if (d->n * 16 > (d->mask + 1) * d->grow16)
-		grow_table(d);
+		rebuild(d, (d->mask + 1) * 2, d->idbits);
 	return id;
 }
 

@@ -71,7 +71,7 @@ for q in dau mau; do
 done
 
 # The state's memory by kind: at least a 64-byte record, a 16-byte
-# dictionary entry and more than 10 bytes of its 8-byte slots (at most 3/4
+# dictionary entry and more than 5 bytes of its 4-byte slots (at most 3/4
 # full) for each user of the input, and not over three times
 # that with the tables around them; every kind is reported.
 mem() {
@@ -80,8 +80,8 @@ mem() {
 }
 USERS_IN=$(tail -n +2 "$GEN_EVENTS" | cut -d, -f1 | sort -u | wc -l)
 got=$(mem users)
-[ -n "$got" ] && [ "$got" -ge $((USERS_IN * 90)) ] &&
-	[ "$got" -le $((USERS_IN * 90 * 3)) ] ||
+[ -n "$got" ] && [ "$got" -ge $((USERS_IN * 85)) ] &&
+	[ "$got" -le $((USERS_IN * 85 * 3)) ] ||
 	fail "state memory of $USERS_IN users: '$got' bytes"
 for k in sets sessions strings owners metadata; do
 	[ -n "$(mem $k)" ] || fail "no activityd_state_memory_bytes{kind=\"$k\"}"

@@ -2,7 +2,8 @@
  * Unit tests for state/strdict: dense ids in first-seen order, exact bytes
  * back (empty strings and embedded NULs included), the stored hash equal
  * to the sketches' hash, growth past many table resizes and arena
- * chunks with every earlier view still valid, tags kept beside short and
+ * chunks with every earlier view still valid, ids widened in the slots past
+ * a million strings, tags kept beside short and
  * long strings, the large segments' memory counted by pages written, and
  * dictionaries made in a row growing their tables at different loads.
  */
@@ -263,6 +264,39 @@ tags_and_mapped_pages(void **state)
 }
 
 /*
+ * A slot keeps the id in 20 bits at first: the 2^20th string widens them
+ * (every slot made again), and every string keeps its id and is found;
+ * strings never interned are not, though most share hash bits with some
+ * slot on their way.
+ */
+static void
+ids_widen_past_a_million(void **state)
+{
+	enum { N = 1100000 };
+	struct strdict *d = strdict_new();
+	char buf[24];
+	uint32_t i;
+
+	(void)state;
+	for (i = 0; i < N; i++)
+		assert_int_equal(strdict_intern(d, (struct strv){ buf,
+		    (size_t)snprintf(buf, sizeof buf, "k%u", i) }, NULL), i);
+	assert_int_equal(strdict_count(d), N);
+	for (i = 0; i < N; i++) {
+		struct strv v = { buf, (size_t)snprintf(buf, sizeof buf, "k%u",
+		    i) };
+
+		assert_int_equal(strdict_find(d, v), i);
+		assert_true(strv_eq(strdict_get(d, i), v));
+	}
+	for (i = 0; i < 100000; i++)
+		assert_int_equal(strdict_find(d, (struct strv){ buf,
+		    (size_t)snprintf(buf, sizeof buf, "x%u", i) }),
+		    STRDICT_NONE);
+	strdict_free(d);
+}
+
+/*
  * Three dictionaries in a row grow their 128-slot table at three loads
  * (3/4, 11/16, 5/8, in some rotation): past 96, 88 and 80 strings.
  * Between 50 and 110 strings nothing else allocates (segments start at
@@ -307,6 +341,7 @@ main(void)
 		cmocka_unit_test(short_and_long_strings_across_segments),
 		cmocka_unit_test(hashed_calls_agree),
 		cmocka_unit_test(tags_and_mapped_pages),
+		cmocka_unit_test(ids_widen_past_a_million),
 		cmocka_unit_test(grow_loads_differ_between_dictionaries),
 	};
 
