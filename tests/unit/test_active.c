@@ -593,11 +593,12 @@ pset_grows_past_many_resizes(void **state)
 }
 
 /*
- * Users 0..66000 with codes (u % 60000, u / 60000, 0), all distinct: ids
- * 1..65534 go to users 1..65534 (id 0, all unknown, is made first and is
- * user 0's), and users 65535..66000 are folded into id 0. So country 0
- * counts user 0, user 60000 and the 466 folded users; device 1 counts
- * users 60000..65534 only.
+ * Users 0..66000 with codes (u % 300, u / 300 % 300, 0), all distinct
+ * combinations (300 values a dimension keep the counts' arrays small):
+ * ids 1..65534 go to users 1..65534 (id 0, all unknown, is made first and
+ * is user 0's), and users 65535..66000 are folded into id 0. So country 0
+ * counts the 219 users below 65535 with u % 300 = 0 and the 466 folded;
+ * device 1 counts users 300..599; device 0 users 0..299 and the folded.
  */
 static void
 combinations_past_the_limit_fold_to_unknown(void **state)
@@ -611,20 +612,22 @@ combinations_past_the_limit_fold_to_unknown(void **state)
 
 	(void)state;
 	for (u = 0; u <= 66000; u++) {
-		me.codes[DIM_COUNTRY] = (uint16_t)(u % 60000);
-		me.codes[DIM_DEVICE_TYPE] = (uint16_t)(u / 60000);
+		me.codes[DIM_COUNTRY] = (uint16_t)(u % 300);
+		me.codes[DIM_DEVICE_TYPE] = (uint16_t)(u / 300 % 300);
 		active_add(a, u, uhash(u), &me, FX_T0, 20000);
 	}
 	s = active_find(a, Z_UTC, PERIOD_DAY, fx_day("2023-01-01"));
 	ent = pset_entries(s, &n);
 	assert_int_equal(n, 66001);
 	assert_int_equal(ent[65534].combo, 65534);
-	assert_int_equal(pset_entry_codes(s, &ent[65534])[DIM_COUNTRY], 5534);
+	assert_int_equal(pset_entry_codes(s, &ent[65534])[DIM_COUNTRY], 134);
+	assert_int_equal(pset_entry_codes(s, &ent[65534])[DIM_DEVICE_TYPE],
+	    218);
 	assert_int_equal(ent[65535].combo, 0);
 	assert_int_equal(pset_entry_codes(s, &ent[65535])[DIM_DEVICE_TYPE], 0);
-	assert_int_equal(pset_dim_count(s, DIM_COUNTRY, 0), 468);
-	assert_int_equal(pset_dim_count(s, DIM_DEVICE_TYPE, 1), 5535);
-	assert_int_equal(pset_dim_count(s, DIM_DEVICE_TYPE, 0), 66001 - 5535);
+	assert_int_equal(pset_dim_count(s, DIM_COUNTRY, 0), 219 + 466);
+	assert_int_equal(pset_dim_count(s, DIM_DEVICE_TYPE, 1), 300);
+	assert_int_equal(pset_dim_count(s, DIM_DEVICE_TYPE, 0), 300 + 466);
 	active_free(a);
 }
 
