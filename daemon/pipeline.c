@@ -705,9 +705,9 @@ track_owners(struct pipeline *p)
 
 	if (n == 0 || users_placed(p))	/* before any assignment: none */
 		return;
-	e = xcalloc(n ? n : 1, sizeof *e);
-	ids = xcalloc(n ? n : 1, sizeof *ids);
-	seen = xcalloc(n ? n : 1, sizeof *seen);
+	e = xcalloc(n, sizeof *e);
+	ids = xcalloc(n, sizeof *ids);
+	seen = xcalloc(n, sizeof *seen);
 	if (p->owners == NULL)
 		p->owners = owners_new();
 	while (u64map_next(p->parts, &pos, &key, &val)) {

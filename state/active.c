@@ -257,12 +257,19 @@ pcache_of(const struct active *a, int zone, enum period_kind kind,
 	    ((uint32_t)period & (PCACHE - 1))];
 }
 
+/* nbits as slots_prefetch takes it: with DENSE_BIT for a bitmap. */
+static inline uint32_t
+index_bits(const struct pset *s)
+{
+	return s->nbits | (s->dense ? DENSE_BIT : 0);
+}
+
 static void
 pcache_set(struct pcache *c, struct pset *s)
 {
 	c->s = s;
 	c->slots = s->slots;
-	c->nbits = s->nbits | (s->dense ? DENSE_BIT : 0);
+	c->nbits = index_bits(s);
 	c->period = s->period;
 }
 
@@ -331,6 +338,21 @@ dense_has(const struct pset *s, uint32_t uid)
 	return uid >> s->nbits == 0 && (s->slots[uid >> 5] >> (uid & 31) & 1);
 }
 
+/* Sets uid's bit; uid must be below 2^nbits. */
+static inline void
+dense_set(struct pset *s, uint32_t uid)
+{
+	s->slots[uid >> 5] |= (uint32_t)1 << (uid & 31);
+}
+
+/* More than n entries would pass the load a table of 2^bits slots keeps
+ * (grow16/16, pset_stagger). */
+static inline bool
+over_load(const struct pset *s, size_t n, uint32_t bits)
+{
+	return n * 16 > ((size_t)s->grow16 << bits);
+}
+
 /* Slot holding uid, or the empty slot where it would go. */
 static uint32_t
 pset_probe(const struct pset *s, uint32_t uid)
@@ -369,7 +391,7 @@ pset_reindex(struct active *a, struct pset *s, size_t want, uint32_t uid_end)
 	for (i = 0; i < s->n; i++)
 		if (s->ent[i].uid >= uid_end)
 			uid_end = s->ent[i].uid + 1;
-	while (want * 16 > ((size_t)s->grow16 << hbits))
+	while (over_load(s, want, hbits))
 		hbits++;
 	if (!s->dense && hbits < s->nbits)
 		hbits = s->nbits;
@@ -387,8 +409,7 @@ pset_reindex(struct active *a, struct pset *s, size_t want, uint32_t uid_end)
 		s->slots = xcalloc((size_t)1 << (s->nbits - 5),
 		    sizeof *s->slots);
 		for (i = 0; i < s->n; i++)
-			s->slots[s->ent[i].uid >> 5] |=
-			    (uint32_t)1 << (s->ent[i].uid & 31);
+			dense_set(s, s->ent[i].uid);
 	} else {
 		s->slots = xcalloc((size_t)1 << s->nbits, sizeof *s->slots);
 		for (i = 0; i < s->n; i++)
@@ -456,7 +477,6 @@ fold_dim(struct pset *s, int d, const struct pentry *e)
 {
 	uint32_t nc = s->ncodes[d], c, i, *at = xcalloc(nc + 1, sizeof *at);
 	uint64_t *run = xmalloc(s->npend * sizeof *run);
-
 	uint16_t (*combo)[DIM_COUNT] = s->a->combo;
 
 	for (i = 0; i < s->npend; i++)
@@ -530,7 +550,7 @@ pset_add(struct active *a, struct pset *s, uint32_t uid, uint64_t uhash,
 	if (!s->dense)
 		s->slots[i] = uid + 1;
 	else if (uid >> s->nbits == 0)
-		s->slots[uid >> 5] |= (uint32_t)1 << (uid & 31);
+		dense_set(s, uid);
 	else	/* past the bitmap: it grows, or becomes a table */
 		pset_reindex(a, s, s->n, uid + 1);
 	if (s->npend >= s->pend_max)
@@ -547,7 +567,7 @@ pset_add(struct active *a, struct pset *s, uint32_t uid, uint64_t uhash,
 	/* Load factor at most grow16/16 (3/4 or less, pset_stagger): a slot
 	 * is 4 bytes, so even a long probe stays within a line or two (both
 	 * are prefetched). */
-	if (!s->dense && s->n * 16 > ((size_t)s->grow16 << s->nbits))
+	if (!s->dense && over_load(s, s->n, s->nbits))
 		pset_reindex(a, s, s->n, 0);
 	return true;
 }
@@ -575,8 +595,7 @@ add_flush(struct active *a, struct add_ctx *c)
 	for (i = 0; i < c->n; i++) {
 		const struct pset *s = c->sets[i];
 
-		slots_prefetch(s->slots, c->uid,
-		    s->nbits | (s->dense ? DENSE_BIT : 0));
+		slots_prefetch(s->slots, c->uid, index_bits(s));
 		/* Where a new entry and its hash will go. */
 		__builtin_prefetch(&s->ent[s->n]);
 		__builtin_prefetch(&s->pend[s->npend]);
@@ -678,7 +697,7 @@ active_load_reserve(struct active *a, int zone, enum period_kind kind,
 	}
 	/* The index the entries need, made in one growth. */
 	if (s->dense ? uid_end > (uint64_t)1 << s->nbits :
-	    want * 16 > ((size_t)s->grow16 << s->nbits))
+	    over_load(s, want, s->nbits))
 		pset_reindex(a, s, want, uid_end);
 }
 

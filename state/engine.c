@@ -535,7 +535,6 @@ engine_encode_pset_delta(const struct engine *g, const struct pset *s,
 	enc_uvar(e, n - from);
 	for (i = from; i < n; i++) {
 		struct strv u = strdict_get(g->users, ent[i].uid);
-
 		const uint16_t *codes = pset_entry_codes(s, &ent[i]);
 
 		enc_bytes(e, u.p, u.len);
