@@ -32,15 +32,7 @@ done
 
 # Every record consumed and committed, and MAU through the API stable.
 wait_consumed "$T/state" "$EVENTS" "$DPID"
-prev=
-for i in $(seq 50); do
-	"$CTL" --admin "$URL" query mau --format csv >"$T/admin.mau"
-	[ -n "$prev" ] && cmp -s "$prev" "$T/admin.mau" && break
-	[ "$i" -lt 50 ] || fail "query mau --admin does not settle"
-	cp "$T/admin.mau" "$T/admin.mau.prev"
-	prev=$T/admin.mau.prev
-	sleep 0.3
-done
+admin_settled "$URL" mau "$T/admin.mau"
 expect_rc 0 "$CTL" query dau --admin "$URL" --format csv
 cp "$T/out" "$T/admin.dau"
 [ "$(wc -l <"$T/admin.mau")" -eq 13 ] ||
@@ -74,19 +66,15 @@ done
 # dictionary entry and more than 5 bytes of its 4-byte slots (at most 3/4
 # full) for each user of the input, and not over three times
 # that with the tables around them; every kind is reported.
-mem() {
-	curl -sf "$URL/metrics" | awk -v k="$1" '
-		$1 == "activityd_state_memory_bytes{kind=\"" k "\"}" { print $2 }'
-}
 USERS_IN=$(tail -n +2 "$GEN_EVENTS" | cut -d, -f1 | sort -u | wc -l)
-got=$(mem users)
+got=$(state_memory "$URL" users)
 [ -n "$got" ] && [ "$got" -ge $((USERS_IN * 85)) ] &&
 	[ "$got" -le $((USERS_IN * 85 * 3)) ] ||
 	fail "state memory of $USERS_IN users: '$got' bytes"
 for k in sets sessions strings owners metadata; do
-	[ -n "$(mem $k)" ] || fail "no activityd_state_memory_bytes{kind=\"$k\"}"
+	[ -n "$(state_memory "$URL" "$k")" ] || fail "no activityd_state_memory_bytes{kind=\"$k\"}"
 done
-echo "state memory: users $got bytes for $USERS_IN users, sets $(mem sets)"
+echo "state memory: users $got bytes for $USERS_IN users, sets $(state_memory "$URL" sets)"
 
 # A bad parameter comes back as the daemon's reason, exit 1.
 expect_rc 1 "$CTL" --admin "$URL" query dau --tz Mars/Olympus

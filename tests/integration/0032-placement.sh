@@ -23,28 +23,11 @@ IT_PIDS+=("$DPID")
 wait_admin "$T/d.err" "$DPID"
 URL=http://$ADMIN
 
-# query WHAT OUT: the admin API's answer once two in a row agree.
-settled() {
-	local i
-	: >"$T/prev"
-	for i in $(seq 50); do
-		"$CTL" --admin "$URL" query "$1" --format csv >"$2"
-		cmp -s "$T/prev" "$2" && return 0
-		cp "$2" "$T/prev"
-		sleep 0.3
-	done
-	fail "query $1 --admin does not settle"
-}
-owners_bytes() {
-	curl -sf "$URL/metrics" | awk '
-		$1 == "activityd_state_memory_bytes{kind=\"owners\"}" { print $2 }'
-}
-
 wait_consumed "$T/state" "$EVENTS" "$DPID"
-settled mau "$T/mau1"
-settled dau "$T/dau1"
+admin_settled "$URL" mau "$T/mau1"
+admin_settled "$URL" dau "$T/dau1"
 [ "$(wc -l <"$T/mau1")" -eq 13 ] || fail "mau: $(cat "$T/mau1")"
-expect_eq "owners table while placed by crc32" "$(owners_bytes)" 0
+expect_eq "owners table while placed by crc32" "$(state_memory "$URL" owners)" 0
 grep -q 'msg="placement check" topic=interactions partitions=4' "$T/d.err" ||
 	fail "no placement check line"
 ! grep -q 'not placed' "$T/d.err" || fail "placement broken by crc32 keys"
@@ -60,8 +43,8 @@ for i in $(seq 100); do
 done
 grep -q 'users are not placed by a known partitioner' "$T/d.err" ||
 	fail "placement not reported broken"
-settled mau "$T/mau2"
-settled dau "$T/dau2"
+admin_settled "$URL" mau "$T/mau2"
+admin_settled "$URL" dau "$T/dau2"
 cmp "$T/mau1" "$T/mau2" || fail "MAU changed by events in a second partition"
 cmp "$T/dau1" "$T/dau2" || fail "DAU changed by events in a second partition"
 echo "MAU and DAU unchanged ($(($(wc -l <"$T/dau1") - 1)) days) with every user in two partitions"

@@ -234,6 +234,27 @@ wait_consumed() {
 	fail "consumed $(consumed "$1") of $2 records"
 }
 
+# admin_settled URL WHAT OUT: `activityctl query WHAT` through the admin
+# API at URL into OUT (CSV), once two answers in a row agree.
+admin_settled() {
+	local i
+	: >"$T/settled.prev"
+	for i in $(seq 50); do
+		"$CTL" --admin "$1" query "$2" --format csv >"$3"
+		cmp -s "$T/settled.prev" "$3" && return 0
+		cp "$3" "$T/settled.prev"
+		sleep 0.3
+	done
+	fail "query $2 --admin does not settle"
+}
+
+# state_memory URL KIND: activityd_state_memory_bytes{kind=KIND} from the
+# daemon's /metrics at URL (nothing if it is not reported).
+state_memory() {
+	curl -sf "$1/metrics" | awk -v k="$2" '
+		$1 == "activityd_state_memory_bytes{kind=\"" k "\"}" { print $2 }'
+}
+
 # log_field NAME FIELD: a field of the daemon's "backfill done" line in
 # $T/NAME.err (from run_once).
 log_field() {
