@@ -5,9 +5,10 @@
  * The daemon's partitions are independent engines, and one thread
  * applying every partition's events was the bottleneck of a backfill
  * while the second core idled (docs/pipeline.md, "Applying events on two
- * threads"). The caller hands the helper half of a batch's partitions,
- * applies the other half itself, and waits; nothing is shared between the
- * two halves, so the join is the only synchronization.
+ * threads"). The caller hands the helper part of a batch's partitions,
+ * applies the others itself, may consume the next batch meanwhile, and
+ * then waits; nothing is shared between the two parts, so the join is the
+ * only synchronization.
  */
 #ifndef AD_POOL_H
 #define AD_POOL_H

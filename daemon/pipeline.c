@@ -82,6 +82,15 @@ pipeline_mono_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+static int64_t
+mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
 static void on_signal(evutil_socket_t, short, void *);
 
 /* True when keys other than the live-safe ones differ. */
@@ -434,14 +443,20 @@ on_session(void *arg, const struct session_out *o)
 	p->n_sessions++;
 }
 
-/* May run on the helper: only marks the event (apply_events). */
+/*
+ * May run on the helper: only marks the event (slot_finish). The loop
+ * decodes into the other slot meanwhile, so a slot is told by its array,
+ * not by its count.
+ */
 static void
 on_late(void *arg, const struct event *ev, const char *reason)
 {
 	struct pipeline *p = arg;
+	int k;
 
-	if (ev >= p->evs && ev < p->evs + p->nevs)
-		p->evlate[ev - p->evs] = reason;
+	for (k = 0; k < 2; k++)
+		if (ev >= p->slot[k].evs && ev < p->slot[k].evs + BATCH_MSGS)
+			p->slot[k].evlate[ev - p->slot[k].evs] = reason;
 }
 
 /*
@@ -1213,90 +1228,219 @@ out:
  * backlog (docs/pipeline.md).
  */
 #define APPLY_SPLIT_MIN	1024
+/* The helper's share of split batches' events, in 64ths: where it starts
+ * and the bounds of its adjustment (adjust_share). */
+#define SHARE_START	32
+#define SHARE_MIN	8
+#define SHARE_MAX	56
 
 /*
- * Applies the batch's runs of the partitions given to one side (0 the
- * loop, 1 the helper) by split_runs; side -1: every run.
+ * Applies the slot's runs given to one side (0 the loop, 1 the helper)
+ * by split_runs; side -1: every run.
  */
 static void
-apply_runs(struct pipeline *p, int side)
+apply_runs(struct apply_slot *s, int side)
 {
-	const struct apply_run *r = p->runs;
+	const struct apply_run *r = s->runs;
 	size_t i;
 
-	for (i = 0; i < p->nruns; i++)
-		if (side < 0 || r[i].pt->apply_on == side)
-			engine_add_batch(r[i].pt->eng, p->evs + r[i].start,
-			    r[i].n, p->apply_now);
+	for (i = 0; i < s->nruns; i++)
+		if (side < 0 || r[i].side == side)
+			engine_add_batch(r[i].pt->eng, s->evs + r[i].start,
+			    r[i].n, s->now);
 }
 
+/* The helper's job, timed for adjust_share. */
 static void
 apply_helper(void *arg)
 {
-	apply_runs(arg, 1);
+	struct apply_slot *s = arg;
+	int64_t t0 = mono_ns();
+
+	apply_runs(s, 1);
+	s->helper_ns = mono_ns() - t0;
 }
 
 /*
- * Gives each partition of the batch to the loop or the helper, each new
- * one to the side with fewer events so far (a partition's runs must stay
- * on one thread, in order). False when one side got nothing.
+ * Gives each partition of the slot to the loop or the helper (a
+ * partition's runs must stay on one thread, in order). One the helper
+ * may still be applying (in the slot ahead) stays the helper's; any
+ * other goes to the side furthest below its share of the events split so
+ * far. The count goes across batches because a batch often holds a
+ * single partition: a fetch brings up to a megabyte of one partition's
+ * records, tens of thousands of them. Whether the helper got any.
  */
 static bool
-split_runs(struct pipeline *p)
+split_runs(struct pipeline *p, struct apply_slot *s)
 {
-	size_t load[2] = { 0, 0 }, i;
+	uint64_t *load = p->split_load, h = p->helper_share;
+	bool helper = false;
+	size_t i;
 
 	p->apply_seq++;
-	for (i = 0; i < p->nruns; i++) {
-		struct part *pt = p->runs[i].pt;
+	for (i = 0; i < s->nruns; i++) {
+		struct part *pt = s->runs[i].pt;
 
 		if (pt->apply_seq != p->apply_seq) {
 			pt->apply_seq = p->apply_seq;
-			pt->apply_on = load[1] < load[0];
+			if (p->ahead != NULL && pt->helper_seq == p->ahead_seq)
+				pt->apply_on = 1;
+			else
+				pt->apply_on = load[1] * (64 - h) <
+				    load[0] * h;
+			if (pt->apply_on)
+				pt->helper_seq = p->apply_seq;
+			helper |= pt->apply_on;
 		}
-		load[pt->apply_on] += p->runs[i].n;
+		s->runs[i].side = pt->apply_on;
+		load[pt->apply_on] += s->runs[i].n;
 	}
-	return load[0] > 0 && load[1] > 0;
+	s->helper_n = 0;
+	for (i = 0; i < s->nruns; i++)
+		if (s->runs[i].side)
+			s->helper_n += s->runs[i].n;
+	if (load[0] + load[1] > (1u << 30)) {	/* the recent past counts */
+		load[0] /= 2;
+		load[1] /= 2;
+	}
+	return helper;
 }
 
 /*
- * The events decoded so far into the engines of their partitions, then
- * the late ones to the dead-letter topic in input order.
+ * An applied slot's late events to the dead-letter topic in input order;
+ * then its messages go, and the slot is empty.
  */
 static void
-apply_events(struct pipeline *p, int64_t now)
+slot_finish(struct pipeline *p, struct apply_slot *s)
 {
 	size_t i;
 
-	if (p->nevs == 0)
-		return;
-	p->apply_now = now;
-	if (p->pool != NULL && p->nevs >= p->split_min && split_runs(p)) {
-		pool_start(p->pool, apply_helper, p);
-		apply_runs(p, 0);
-		pool_wait(p->pool);
-		p->n_apply[1]++;
-	} else {
-		apply_runs(p, -1);
-		p->n_apply[0]++;
-	}
-	for (i = 0; i < p->nevs; i++)
-		if (p->evlate[i] != NULL)
-			dead_letter(p, p->evmsg[i], p->evlate[i]);
-	p->nevs = 0;
-	p->nruns = 0;
+	for (i = 0; i < s->nevs; i++)
+		if (s->evlate[i] != NULL)
+			dead_letter(p, s->evmsg[i], s->evlate[i]);
+	for (i = 0; i < s->nmsgs; i++)
+		rd_kafka_message_destroy(s->msgs[i]);
+	s->nevs = 0;
+	s->nruns = 0;
+	s->nmsgs = 0;
 }
 
 /*
- * Decodes one message into the events waiting for apply_events (those
- * before a dead letter are applied first, so that every output keeps the
- * order of the input). now: wall clock
- * when its batch was taken from the queue (a clock read per record was 3%
- * of a --once's time, 130 ns each in this VM).
+ * Waits for the helper's part of the slot ahead, if any, and finishes
+ * that slot. Everything that reads or changes an engine outside
+ * apply_slot calls this first (the end of a drain, a rebalance).
  */
 static void
-handle_message(struct pipeline *p, rd_kafka_message_t *m, int64_t now)
+apply_join(struct pipeline *p)
 {
+	struct apply_slot *s = p->ahead;
+
+	if (s == NULL)
+		return;
+	pool_wait(p->pool);
+	p->ahead = NULL;
+	p->cost.apply_ns += (double)s->helper_ns;
+	p->cost.apply_n += (double)s->helper_n;
+	slot_finish(p, s);
+}
+
+/*
+ * The loop also consumes and decodes every batch, so the helper should
+ * apply more than half of the events: with c the loop's time per event
+ * for that and a the helper's to apply one, both sides are equally busy
+ * when the helper's share is (1 + c / a) / 2. Both are measured (the
+ * recent past weighs most) and the share is set from them.
+ */
+static void
+adjust_share(struct pipeline *p)
+{
+	struct apply_cost *c = &p->cost;
+	double share;
+
+	if (c->apply_n == 0 || c->take_n == 0 || c->apply_ns == 0)
+		return;
+	share = 32.0 * (1.0 + (c->take_ns / c->take_n) /
+	    (c->apply_ns / c->apply_n));
+	p->helper_share = share > SHARE_MAX ? SHARE_MAX : (unsigned)share;
+	if (c->take_n > 1e6) {
+		c->take_ns /= 2;
+		c->take_n /= 2;
+	}
+	if (c->apply_n > 1e6) {
+		c->apply_ns /= 2;
+		c->apply_n /= 2;
+	}
+}
+
+/*
+ * Applies the current slot's events. A batch of at least split_min events
+ * is split: the loop applies its runs, while the helper may still be on
+ * the slot ahead (their partitions differ), then waits for that, and
+ * starts the helper on this slot's other runs. With ahead, these are left
+ * running and the loop goes on to the other slot (apply_join waits for
+ * them), else they are waited for and the slot finished here.
+ */
+static void
+apply_slot(struct pipeline *p, bool ahead)
+{
+	struct apply_slot *s = p->cur;
+
+	if (p->pool == NULL || s->nevs < p->split_min) {
+		apply_join(p);
+		apply_runs(s, -1);
+		if (s->nevs > 0)
+			p->n_apply[0]++;
+		slot_finish(p, s);
+		return;
+	}
+	adjust_share(p);
+	if (!split_runs(p, s)) {
+		apply_runs(s, 0);
+		apply_join(p);
+		p->n_apply[0]++;
+		slot_finish(p, s);
+		return;
+	}
+	apply_runs(s, 0);
+	apply_join(p);
+	pool_start(p->pool, apply_helper, s);
+	p->n_apply[1]++;
+	if (!ahead) {
+		pool_wait(p->pool);
+		slot_finish(p, s);
+		return;
+	}
+	p->ahead = s;
+	p->ahead_seq = p->apply_seq;
+	p->cur = s == &p->slot[0] ? &p->slot[1] : &p->slot[0];
+}
+
+/*
+ * The events decoded so far, applied at once, and their late ones to the
+ * dead-letter topic: before an output of the loop's own (a dead letter
+ * for an undecodable record), so that every output keeps the order of
+ * the input. The messages stay until the whole slot is finished.
+ */
+static void
+apply_events(struct pipeline *p)
+{
+	struct apply_slot *s = p->cur;
+	size_t nmsgs = s->nmsgs;
+
+	s->nmsgs = 0;
+	apply_slot(p, false);
+	s->nmsgs = nmsgs;
+}
+
+/*
+ * Decodes one message of the current slot into its events (those before
+ * a dead letter are applied first, so that every output keeps the order
+ * of the input).
+ */
+static void
+handle_message(struct pipeline *p, rd_kafka_message_t *m)
+{
+	struct apply_slot *s = p->cur;
 	struct part *pt;
 	struct event *ev;
 	const char *reason;
@@ -1325,20 +1469,20 @@ handle_message(struct pipeline *p, rd_kafka_message_t *m, int64_t now)
 	if (pt == NULL || pt->loading ||
 	    (pt->next >= 0 && m->offset < pt->next))
 		return;	/* not ours (yet), or already in the state */
-	ev = &p->evs[p->nevs];
+	ev = &s->evs[s->nevs];
 	if (codec_decode_event(p->codec, p->fmt_in, m->payload, m->len, ev,
 	    &reason) != 0) {
-		apply_events(p, now);
+		apply_events(p);
 		dead_letter(p, m, reason);
 	} else {
-		if (p->nruns == 0 || p->runs[p->nruns - 1].pt != pt)
-			p->runs[p->nruns++] = (struct apply_run){ pt,
-			    (uint32_t)p->nevs, 0 };
-		p->runs[p->nruns - 1].n++;
-		p->evlate[p->nevs] = NULL;
-		p->evmsg[p->nevs++] = m;
+		if (s->nruns == 0 || s->runs[s->nruns - 1].pt != pt)
+			s->runs[s->nruns++] = (struct apply_run){ pt,
+			    (uint32_t)s->nevs, 0, 0 };
+		s->runs[s->nruns - 1].n++;
+		s->evlate[s->nevs] = NULL;
+		s->evmsg[s->nevs++] = m;
 		if (!codec_event_views_in_value(p->codec, p->fmt_in))
-			apply_events(p, now);
+			apply_events(p);
 	}
 	pt->next = m->offset + 1;
 	p->n_in++;
@@ -1371,7 +1515,6 @@ once_done(struct pipeline *p)
 static void
 drain(struct pipeline *p)
 {
-	rd_kafka_message_t *msgs[BATCH_MSGS];
 	ssize_t n, i;
 	int64_t until;
 
@@ -1381,18 +1524,27 @@ drain(struct pipeline *p)
 	}
 	until = pipeline_mono_ms() + DRAIN_BUDGET_MS;
 	do {
-		int64_t now;
+		struct apply_slot *s = p->cur;
+		int64_t t0 = mono_ns();
 
-		n = rd_kafka_consume_batch_queue(p->cq, 0, msgs,
+		n = rd_kafka_consume_batch_queue(p->cq, 0, s->msgs,
 		    p->once || p->pool != NULL ? BATCH_MSGS :
 		    LIVE_BATCH_MSGS);
-		now = now_ms();
+		/*
+		 * One clock read per batch: a read per record was 3% of a
+		 * --once's time, 130 ns each in this VM.
+		 */
+		s->now = now_ms();
+		s->nmsgs = n > 0 ? (size_t)n : 0;
 		for (i = 0; i < n; i++)
-			handle_message(p, msgs[i], now);
-		apply_events(p, now);	/* before their messages go */
-		for (i = 0; i < n; i++)
-			rd_kafka_message_destroy(msgs[i]);
+			handle_message(p, s->msgs[i]);
+		if (s->nevs >= p->split_min) {
+			p->cost.take_ns += (double)(mono_ns() - t0);
+			p->cost.take_n += (double)s->nevs;
+		}
+		apply_slot(p, true);
 	} while (n > 0 && !p->stopping && pipeline_mono_ms() < until);
+	apply_join(p);
 	/*
 	 * Live: the users this drain interned go to the owners map now, a
 	 * drain's worth at a time, not all of a second's at the next metrics
@@ -1723,6 +1875,7 @@ rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
 	    0;
 	int i;
 
+	apply_join(p);	/* called inside a drain */
 	if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
 		p->ever_assigned = true;
 		(void)assign_parts(p, rk, parts, coop);
@@ -2168,10 +2321,17 @@ pipeline_new(const struct config *cfg, bool once, char **cause)
 	p->final_done = u64map_new();
 	p->pages = u64map_new();
 	p->meta = meta_new();
-	p->evs = xcalloc(BATCH_MSGS, sizeof *p->evs);
-	p->evmsg = xcalloc(BATCH_MSGS, sizeof *p->evmsg);
-	p->evlate = xcalloc(BATCH_MSGS, sizeof *p->evlate);
-	p->runs = xcalloc(BATCH_MSGS, sizeof *p->runs);
+	for (i = 0; i < 2; i++) {
+		struct apply_slot *s = &p->slot[i];
+
+		s->msgs = xcalloc(BATCH_MSGS, sizeof *s->msgs);
+		s->evs = xcalloc(BATCH_MSGS, sizeof *s->evs);
+		s->evmsg = xcalloc(BATCH_MSGS, sizeof *s->evmsg);
+		s->evlate = xcalloc(BATCH_MSGS, sizeof *s->evlate);
+		s->runs = xcalloc(BATCH_MSGS, sizeof *s->runs);
+	}
+	p->cur = &p->slot[0];
+	p->helper_share = SHARE_START;
 	p->batch = store_batch_new();
 	p->held = store_batch_new();
 	enc_init(&p->scratch);
@@ -2647,11 +2807,14 @@ pipeline_free(struct pipeline *p)
 	free(p->retry);
 	free(p->meta_next);
 	free(p->meta_end);
-	free(p->evs);
-	free(p->evmsg);
 	pool_free(p->pool);
-	free(p->evlate);
-	free(p->runs);
+	for (i = 0; i < 2; i++) {
+		free(p->slot[i].msgs);
+		free(p->slot[i].evs);
+		free(p->slot[i].evmsg);
+		free(p->slot[i].evlate);
+		free(p->slot[i].runs);
+	}
 	if (p->batch != NULL)
 		store_batch_free(p->batch);
 	if (p->held != NULL)

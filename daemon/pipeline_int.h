@@ -56,14 +56,45 @@ struct part {
 	size_t         owned;	/* users recorded in pipeline.owners */
 	bool           saved;	/* in the batch being built */
 	bool           loading;	/* state not loaded yet: paused */
-	uint64_t       apply_seq;	/* apply_events call it was split in */
+	uint64_t       apply_seq;	/* split_runs call it was last in */
 	uint8_t        apply_on;	/* then: 0 the loop, 1 the helper */
+	uint64_t       helper_seq;	/* the last that gave it the helper */
 };
 
-/* Consecutive decoded events of one partition (pipeline.evs). */
+/* Consecutive decoded events of one partition (apply_slot.evs). */
 struct apply_run {
 	struct part   *pt;
 	uint32_t       start, n;
+	uint8_t        side;	/* split_runs: 0 the loop, 1 the helper */
+};
+
+/*
+ * One consumed batch: its messages, the input events decoded from them,
+ * applied to their partition's engine a run at a time (engine_add_batch
+ * looks ahead), the message of each (a late one's is a dead letter), and
+ * the lateness reason on_late gave each, NULL if none. Dead letters are
+ * produced once the whole batch is applied, in input order, since the
+ * helper applies runs too; the messages are destroyed then, since the
+ * decoded strings point into them.
+ */
+struct apply_slot {
+	rd_kafka_message_t  **msgs;		/* BATCH_MSGS */
+	size_t                nmsgs;
+	struct event         *evs;		/* BATCH_MSGS */
+	rd_kafka_message_t  **evmsg;		/* BATCH_MSGS */
+	const char          **evlate;		/* BATCH_MSGS */
+	size_t                nevs;
+	struct apply_run     *runs;		/* BATCH_MSGS */
+	size_t                nruns;
+	int64_t               now;		/* when it was consumed */
+	size_t                helper_n;	/* events given to the helper */
+	int64_t               helper_ns;	/* and its time to apply them */
+};
+
+/* What consuming and applying an event cost (adjust_share). */
+struct apply_cost {
+	double                take_ns, take_n;	/* the loop: consume, decode */
+	double                apply_ns, apply_n;	/* the helper: apply */
 };
 
 struct pipeline {
@@ -136,26 +167,25 @@ struct pipeline {
 	}                     newest[ACTIVE_MAX_ZONES][2];
 
 	/*
-	 * The input events decoded from one consumed batch, applied to their
-	 * partition's engine a run at a time (engine_add_batch looks ahead),
-	 * the message of each (a late one's is a dead letter), and the
-	 * lateness reason on_late gave each, NULL if none: dead letters are
-	 * produced after the runs are applied, in input order, since the
-	 * helper applies runs too.
+	 * The batch being decoded (cur), and the other: while the helper
+	 * applies its part of one batch, the loop consumes and decodes the
+	 * next (docs/pipeline.md, "Applying events on two threads").
 	 */
-	struct event         *evs;		/* BATCH_MSGS */
-	rd_kafka_message_t  **evmsg;		/* BATCH_MSGS */
-	const char          **evlate;		/* BATCH_MSGS */
-	size_t                nevs;
-	struct apply_run     *runs;		/* BATCH_MSGS */
-	size_t                nruns;
+	struct apply_slot     slot[2];
+	struct apply_slot    *cur;
+	struct apply_slot    *ahead;		/* the helper's; NULL: none */
+	uint64_t              ahead_seq;	/* its split_runs call */
 	/* Split calls so far: a part's apply_on holds if its apply_seq
 	 * is this (split_runs). */
 	uint64_t              apply_seq;
+	/* The helper's share of the events of split batches, in 64ths,
+	 * and the events each side got (split_runs). */
+	unsigned              helper_share;
+	uint64_t              split_load[2];
+	struct apply_cost     cost;
 	size_t                split_min;	/* APPLY_SPLIT_MIN; a test hook */
 	uint64_t              drain_delay_ms;	/* test hook, first drain */
 	uint64_t              n_apply[2];	/* batches applied by 1, 2 threads */
-	int64_t               apply_now;
 	struct pool          *pool;		/* NULL: one CPU */
 	struct enc            scratch;
 
