@@ -6,6 +6,8 @@
 
 #include "xmalloc.h"
 
+#define ARENA_STEP	(64 * 1024)	/* enc_reserve_arena's least growth */
+
 void
 enc_init(struct enc *e)
 {
@@ -41,6 +43,18 @@ void
 enc_reserve(struct enc *e, size_t more)
 {
 	e->buf = xgrow(e->buf, &e->cap, e->len + more, 1);
+}
+
+void
+enc_reserve_arena(struct enc *e, size_t more)
+{
+	size_t step;
+
+	if (e->cap - e->len >= more)
+		return;
+	step = e->cap / 8 > ARENA_STEP ? e->cap / 8 : ARENA_STEP;
+	e->cap += step > more ? step : more;
+	e->buf = xrealloc(e->buf, e->cap);
 }
 
 void

@@ -35,6 +35,9 @@ void enc_reset(struct enc *);
 /* Hand the buffer to the caller (who frees it); the writer is reset. */
 uint8_t *enc_take(struct enc *, size_t *len);
 void enc_reserve(struct enc *, size_t more);
+/* The same growing by an eighth (at least 64 KiB) instead of doubling:
+ * for an arena that is much of a partition's memory. */
+void enc_reserve_arena(struct enc *, size_t more);
 
 void enc_u8(struct enc *, uint8_t);
 void enc_uvar(struct enc *, uint64_t);

@@ -446,13 +446,11 @@ op_user(void *arg, const char *user_id, int *status, const char **err)
 	for (i = 0; i < n; i++) {
 		uint32_t uid = engine_user_find(e[i], row.user);
 		struct user_stats st;
-		size_t ns;
 
 		if (uid == UINT32_MAX)
 			continue;
 		found = true;
-		sessionizer_sessions(engine_sessionizer(e[i]), uid, &ns);
-		open += ns;
+		open += sessionizer_user_open(engine_sessionizer(e[i]), uid);
 		if (!engine_user_stats(e[i], uid, &st))
 			continue;
 		if (row.sessions == 0 || st.first_seen < row.first_seen)

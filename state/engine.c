@@ -484,7 +484,6 @@ engine_decode_user(struct engine *g, struct strv user_id, const void *buf,
 	struct dec d;
 	struct user_stats st;
 	uint32_t uid;
-	size_t n;
 
 	dec_init(&d, buf, len);
 	if (dec_u8(&d) != USER_ENC_VERSION)
@@ -493,8 +492,7 @@ engine_decode_user(struct engine *g, struct strv user_id, const void *buf,
 	if (d.err || user_id.len == 0 || user_id.len > EVENT_USER_ID_MAX)
 		return -1;
 	uid = strdict_intern(g->users, user_id, NULL);
-	sessionizer_sessions(g->sz, uid, &n);
-	if (n != 0)
+	if (sessionizer_user_open(g->sz, uid) != 0)
 		return -1;	/* loaded twice */
 	/* Loaded users start cold: most will see no event soon. */
 	userrec_load(g->recs, uid, &st);

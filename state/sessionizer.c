@@ -25,6 +25,11 @@
  * many times more users than have a session open (10M known, about 1M
  * open at 50k events/s), and a 16-byte entry for each known user was an
  * eighth of its memory. A user's entry goes when its last session closes.
+ *
+ * A loaded user's sessions stay packed (varints, about 15 bytes a session
+ * instead of a 64-byte summary) in an arena until an event or a close
+ * needs them: after a restart most open sessions are only waited out
+ * (docs/engine.md, "Hot and cold users").
  */
 #include "sessionizer.h"
 
@@ -50,8 +55,13 @@
 #define NO_UID		UINT32_MAX	/* a free slot of the table */
 #define TAB_MIN_BITS	6
 #define ULIST_MAX	((1u << 27) - 1)	/* open sessions of one user */
+#define ULIST_PACKED	31	/* lcap of a user whose sessions are packed */
+#define COMPACT_MIN	(64 * 1024)	/* packed bytes before a rewrite */
 
-/* A user's open sessions: an entry of the table, 16 bytes. */
+/*
+ * A user's open sessions: an entry of the table, 16 bytes. Packed (lcap
+ * ULIST_PACKED), s holds the offset of their bytes in the arena instead.
+ */
 struct ulist {
 	struct sess *s;		/* NULL: no block yet */
 	uint32_t     uid;	/* NO_UID: a free slot */
@@ -88,6 +98,8 @@ struct sessionizer {
 	size_t                  head, nheap, capheap;
 	bool                    sorted;		/* draining a sorted heap */
 	struct pool             pool;
+	struct enc              packed;		/* arena of packed sessions */
+	size_t                  garbage;	/* its bytes unpacked since */
 	size_t                  open;
 	size_t                  ext_types;	/* sess_type slots out of line */
 	uint32_t                next_serial;
@@ -114,6 +126,7 @@ sessionizer_new(const struct sessionizer_conf *conf, struct strdict *strings,
 	z->cb_arg = arg;
 	z->max_ts = INT64_MIN;
 	z->wm = INT64_MIN;
+	enc_init(&z->packed);
 	/*
 	 * The heap and the user table double as they fill, and under an even
 	 * load every partition's fill at the same moment: at 100k events/s
@@ -198,10 +211,32 @@ pool_put(struct pool *p, struct sess *b, uint32_t cap)
 	p->free[c] = b;
 }
 
+static inline bool
+ulist_packed(const struct ulist *ul)
+{
+	return ul->lcap == ULIST_PACKED;
+}
+
+static inline size_t
+ulist_off(const struct ulist *ul)
+{
+	return (size_t)(uintptr_t)ul->s;
+}
+
+/* Starts loading a user's sessions, packed or not. */
+static inline void
+ulist_prefetch(const struct sessionizer *z, const struct ulist *ul)
+{
+	if (ulist_packed(ul))
+		__builtin_prefetch(z->packed.buf + ulist_off(ul));
+	else if (ul->s != NULL)
+		__builtin_prefetch(ul->s);
+}
+
 static uint32_t
 ulist_cap(const struct ulist *ul)
 {
-	return ul->s != NULL ? 1u << ul->lcap : 0;
+	return ul->s != NULL && !ulist_packed(ul) ? 1u << ul->lcap : 0;
 }
 
 /* Room for at least `need` sessions in the user's array. */
@@ -393,12 +428,13 @@ sessionizer_free(struct sessionizer *z)
 	if (z == NULL)
 		return;
 	for (i = 0; z->tab != NULL && i < (size_t)1 << z->tbits; i++) {
-		if (z->tab[i].uid == NO_UID)
+		if (z->tab[i].uid == NO_UID || ulist_packed(&z->tab[i]))
 			continue;
 		for (j = 0; j < z->tab[i].n; j++)
 			sess_release(z, &z->tab[i].s[j]);
 		ulist_release(z, &z->tab[i]);
 	}
+	enc_free(&z->packed);
 	for (i = 0; i < z->pool.nchunks; i++)
 		free(z->pool.chunks[i]);
 	free(z->pool.chunks);
@@ -606,7 +642,7 @@ heap_prefetch(const struct sessionizer *z)
 		const struct ulist *ul = ulist_find(z, z->heap[near].uid);
 
 		if (ul != NULL)
-			__builtin_prefetch(ul->s);
+			ulist_prefetch(z, ul);
 		if (z->ahead != NULL)
 			z->ahead(z->cb_arg, z->heap[near].uid, 0);
 	}
@@ -685,6 +721,153 @@ sess_merge(struct sessionizer *z, struct sess *a, const struct sess *b)
 		    sess_types(b)[i].count);
 }
 
+/* ---- packed sessions ---- */
+
+/* One session's packed form: times as offsets from its start, ids as
+ * numbers (they stay valid: the action and version strings are kept). */
+static void
+sess_pack(struct enc *e, const struct sess *s)
+{
+	uint16_t t;
+
+	enc_svar(e, s->start);
+	enc_uvar(e, (uint64_t)(s->last - s->start));
+	enc_uvar(e, (uint64_t)(s->end - s->start));
+	enc_uvar(e, s->count);
+	enc_uvar(e, s->first_ver);
+	enc_uvar(e, s->last_ver);
+	enc_uvar(e, s->serial);
+	enc_uvar(e, s->ntypes);
+	for (t = 0; t < s->ntypes; t++) {
+		enc_uvar(e, sess_types(s)[t].code);
+		enc_uvar(e, sess_types(s)[t].count);
+	}
+}
+
+/* The packed session at d into s; its types may go out of line. */
+static void
+sess_unpack(struct sessionizer *z, struct dec *d, struct sess *s)
+{
+	uint64_t nt, t;
+
+	memset(s, 0, sizeof *s);
+	s->start = dec_svar(d);
+	s->last = s->start + (int64_t)dec_uvar(d);
+	s->end = s->start + (int64_t)dec_uvar(d);
+	s->count = dec_uvar(d);
+	s->first_ver = (uint32_t)dec_uvar(d);
+	s->last_ver = (uint32_t)dec_uvar(d);
+	s->serial = (uint32_t)dec_uvar(d);
+	nt = dec_uvar(d);
+	for (t = 0; t < nt && !d->err; t++) {
+		uint32_t code = (uint32_t)dec_uvar(d);
+
+		sess_count_type(z, s, code, (uint32_t)dec_uvar(d));
+	}
+	if (d->err)
+		fatalx("packed sessions are corrupt");
+}
+
+static void
+packed_dec(const struct sessionizer *z, const struct ulist *ul,
+    struct dec *d)
+{
+	size_t off = ulist_off(ul);
+
+	dec_init(d, z->packed.buf + off, z->packed.len - off);
+}
+
+/* Bytes of a user's packed sessions. */
+static size_t
+packed_len(struct sessionizer *z, const struct ulist *ul)
+{
+	struct dec d;
+	struct sess s;
+	uint32_t i;
+
+	packed_dec(z, ul, &d);
+	for (i = 0; i < ul->n; i++) {
+		sess_unpack(z, &d, &s);
+		sess_release(z, &s);
+	}
+	return (size_t)(d.p - (z->packed.buf + ulist_off(ul)));
+}
+
+/* Packs the user's sessions at the end of the arena; its array goes. */
+static void
+ulist_pack(struct sessionizer *z, struct ulist *ul)
+{
+	size_t off = z->packed.len;
+	uint32_t i, n = ul->n;
+
+	for (i = 0; i < n; i++) {
+		enc_reserve_arena(&z->packed, 80 + 20 * (size_t)ul->s[i].ntypes);
+		sess_pack(&z->packed, &ul->s[i]);
+		sess_release(z, &ul->s[i]);
+	}
+	ulist_release(z, ul);
+	ul->n = n & ULIST_MAX;
+	ul->s = (struct sess *)(uintptr_t)off;
+	ul->lcap = ULIST_PACKED;
+}
+
+/* Rewrites the arena without the bytes of users unpacked since. */
+static void
+packed_compact(struct sessionizer *z)
+{
+	struct enc fresh;
+	size_t i;
+
+	enc_init(&fresh);
+	enc_reserve(&fresh, (z->packed.len - z->garbage) * 9 / 8);
+	for (i = 0; i < (size_t)1 << z->tbits; i++) {
+		struct ulist *ul = &z->tab[i];
+		size_t len;
+
+		if (ul->uid == NO_UID || !ulist_packed(ul))
+			continue;
+		len = packed_len(z, ul);
+		enc_raw(&fresh, z->packed.buf + ulist_off(ul), len);
+		ul->s = (struct sess *)(uintptr_t)(fresh.len - len);
+	}
+	enc_free(&z->packed);
+	z->packed = fresh;
+	z->garbage = 0;
+}
+
+/* The user's sessions back in an array. */
+static void
+ulist_unpack(struct sessionizer *z, struct ulist *ul)
+{
+	struct dec d;
+	const uint8_t *from;
+	uint32_t i, n = ul->n;
+
+	packed_dec(z, ul, &d);
+	from = d.p;
+	ul->s = NULL;
+	ul->n = 0;
+	ul->lcap = 0;
+	ulist_reserve(z, ul, n);
+	for (i = 0; i < n; i++)
+		sess_unpack(z, &d, &ul->s[i]);
+	ul->n = n & ULIST_MAX;
+	z->garbage += (size_t)(d.p - from);
+	if (z->packed.len > COMPACT_MIN && z->garbage > z->packed.len / 2)
+		packed_compact(z);
+}
+
+/* The user's entry, its sessions unpacked; NULL if it has none. */
+static struct ulist *
+ulist_open(struct sessionizer *z, uint32_t uid)
+{
+	struct ulist *ul = ulist_find(z, uid);
+
+	if (ul != NULL && ulist_packed(ul))
+		ulist_unpack(z, ul);
+	return ul;
+}
+
 void
 sessionizer_observe(struct sessionizer *z, int64_t ts, int64_t now_ms)
 {
@@ -720,7 +903,11 @@ sessionizer_add(struct sessionizer *z, uint32_t uid, int64_t ts,
 	struct ulist *ul = ulist_of(z, uid);
 	struct sess ev = { 0 }, *hit = NULL;
 	int64_t gap = z->conf.gap_ms;
-	uint32_t i = first_after(ul, ts);
+	uint32_t i;
+
+	if (ulist_packed(ul))
+		ulist_unpack(z, ul);
+	i = first_after(ul, ts);
 
 	ev.start = ev.last = ts;
 	ev.end = ts + dur;
@@ -774,8 +961,8 @@ sessionizer_prefetch_sessions(const struct sessionizer *z, uint32_t uid)
 {
 	const struct ulist *ul = ulist_find(z, uid);
 
-	if (ul != NULL && ul->s != NULL)
-		__builtin_prefetch(ul->s);
+	if (ul != NULL)
+		ulist_prefetch(z, ul);
 }
 
 static struct sess *
@@ -820,7 +1007,7 @@ close_due(struct sessionizer *z, int64_t wm, bool all, size_t max)
 	while (heap_size(z) > 0 && closed < max &&
 	    (all || z->heap[z->head].deadline < wm)) {
 		struct hent h = z->heap[z->head];
-		struct ulist *ul = ulist_find(z, h.uid);
+		struct ulist *ul = ulist_open(z, h.uid);
 		uint32_t i;
 		struct sess *s = NULL;
 
@@ -902,10 +1089,12 @@ sessionizer_open_count(const struct sessionizer *z)
 	return z->open;
 }
 
+/* A packed user's sessions are unpacked: a change of form only. */
 const struct sess *
 sessionizer_sessions(const struct sessionizer *z, uint32_t uid, size_t *n)
 {
-	const struct ulist *ul = ulist_find(z, uid);
+	const struct ulist *ul = ulist_open((struct sessionizer *)(uintptr_t)z,
+	    uid);
 
 	if (ul == NULL) {
 		*n = 0;
@@ -916,12 +1105,21 @@ sessionizer_sessions(const struct sessionizer *z, uint32_t uid, size_t *n)
 }
 
 size_t
+sessionizer_user_open(const struct sessionizer *z, uint32_t uid)
+{
+	const struct ulist *ul = ulist_find(z, uid);
+
+	return ul != NULL ? ul->n : 0;
+}
+
+size_t
 sessionizer_memory(const struct sessionizer *z)
 {
 	return sizeof *z +
 	    (z->tab != NULL ? sizeof *z->tab << z->tbits : 0) +
 	    z->capheap * sizeof *z->heap + z->pool.nchunks * POOL_CHUNK +
 	    z->pool.capchunks * sizeof *z->pool.chunks + z->pool.big +
+	    z->packed.cap +
 	    z->ext_types * sizeof(struct sess_type);
 }
 
@@ -946,29 +1144,50 @@ dec_id(struct sessionizer *z, struct dec *d)
 	return strdict_intern(z->strings, (struct strv){ p, len }, NULL);
 }
 
+static void
+sess_encode(const struct sessionizer *z, const struct sess *s, struct enc *e)
+{
+	uint16_t t;
+
+	enc_svar(e, s->start);
+	enc_uvar(e, (uint64_t)(s->last - s->start));
+	enc_uvar(e, (uint64_t)(s->end - s->start));
+	enc_uvar(e, s->count);
+	enc_id(z, e, s->first_ver);
+	enc_id(z, e, s->last_ver);
+	enc_uvar(e, s->ntypes);
+	for (t = 0; t < s->ntypes; t++) {
+		enc_id(z, e, sess_types(s)[t].code);
+		enc_uvar(e, sess_types(s)[t].count);
+	}
+}
+
+/* Packed sessions are written from the arena, one at a time: a commit
+ * must not unpack every loaded user it saves. */
 void
 sessionizer_encode_user(const struct sessionizer *z, uint32_t uid,
     struct enc *e)
 {
-	size_t n, i;
-	const struct sess *s = sessionizer_sessions(z, uid, &n);
-	uint16_t t;
+	const struct ulist *ul = ulist_find(z, uid);
+	size_t n = ul != NULL ? ul->n : 0, i;
 
 	enc_u8(e, SESS_ENC_VERSION);
 	enc_uvar(e, n);
-	for (i = 0; i < n; i++) {
-		enc_svar(e, s[i].start);
-		enc_uvar(e, (uint64_t)(s[i].last - s[i].start));
-		enc_uvar(e, (uint64_t)(s[i].end - s[i].start));
-		enc_uvar(e, s[i].count);
-		enc_id(z, e, s[i].first_ver);
-		enc_id(z, e, s[i].last_ver);
-		enc_uvar(e, s[i].ntypes);
-		for (t = 0; t < s[i].ntypes; t++) {
-			enc_id(z, e, sess_types(&s[i])[t].code);
-			enc_uvar(e, sess_types(&s[i])[t].count);
+	if (n > 0 && ulist_packed(ul)) {
+		struct sessionizer *w = (struct sessionizer *)(uintptr_t)z;
+		struct dec d;
+		struct sess s;
+
+		packed_dec(z, ul, &d);
+		for (i = 0; i < n; i++) {
+			sess_unpack(w, &d, &s);
+			sess_encode(z, &s, e);
+			sess_release(w, &s);
 		}
+		return;
 	}
+	for (i = 0; i < n; i++)
+		sess_encode(z, &ul->s[i], e);
 }
 
 int
@@ -1019,6 +1238,9 @@ sessionizer_decode_user(struct sessionizer *z, uint32_t uid, struct dec *d)
 		z->open++;
 		heap_push(z, s.last + z->conf.gap_ms, uid, s.serial);
 	}
+	/* Loaded sessions stay packed until an event or a close. */
+	if (n > 0)
+		ulist_pack(z, ulist_find(z, uid));
 	return 0;
 }
 

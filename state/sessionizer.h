@@ -114,9 +114,12 @@ int64_t sessionizer_watermark(const struct sessionizer *);
 /* INT64_MIN before the first event. */
 int64_t sessionizer_max_ts(const struct sessionizer *);
 size_t sessionizer_open_count(const struct sessionizer *);
-/* The user's open sessions, sorted by start. */
+/* The user's open sessions, sorted by start; valid until the next call
+ * that adds, closes or reads another user's sessions. */
 const struct sess *sessionizer_sessions(const struct sessionizer *,
     uint32_t uid, size_t *n);
+/* How many the user has open. */
+size_t sessionizer_user_open(const struct sessionizer *, uint32_t uid);
 size_t sessionizer_memory(const struct sessionizer *);
 
 /* Persistence: a user's open sessions, and the partition clock. */

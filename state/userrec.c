@@ -15,7 +15,6 @@
 
 #define USERREC_COLD	0x80000000u
 #define COMPACT_MIN	(64 * 1024)	/* arena bytes */
-#define COLD_STEP	(64 * 1024)	/* the arena grows by at least this */
 #define COLD_MAX	60		/* bytes of a record, at most */
 
 /* A user committed with no session open, and the watermark past which it
@@ -155,14 +154,8 @@ cold_write(struct userrec *u, uint32_t uid, const struct user_stats *st)
 	}
 	if (u->cold.len >= USERREC_COLD)
 		fatalx("cold user records of one partition over 2 GiB");
-	if (u->cold.cap - u->cold.len < COLD_MAX) {
-		/* By an eighth, not doubling: the arena is most of a loaded
-		 * partition's memory for its users. */
-		size_t more = u->cold.cap / 8;
-
-		u->cold.cap += more > COLD_STEP ? more : COLD_STEP;
-		u->cold.buf = xrealloc(u->cold.buf, u->cold.cap);
-	}
+	/* The arena is most of a loaded partition's memory for its users. */
+	enc_reserve_arena(&u->cold, COLD_MAX);
 	strdict_set_tag(u->users, uid, USERREC_COLD | (uint32_t)u->cold.len);
 	user_stats_encode(&u->cold, st);
 }
@@ -277,12 +270,10 @@ static bool
 coolable(const struct userrec *u, uint32_t uid, int64_t wm)
 {
 	const struct urec *r = userrec_peek(u, uid);
-	size_t n;
 
 	if (r == NULL || r->dirty)
 		return false;
-	sessionizer_sessions(u->sz, uid, &n);
-	return n == 0 &&
+	return sessionizer_user_open(u->sz, uid) == 0 &&
 	    (wm == INT64_MAX || r->st.last_seen + u->cool_ms < wm);
 }
 

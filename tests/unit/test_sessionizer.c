@@ -850,6 +850,158 @@ user_without_sessions_round_trips(void **state)
 	zfx_free(a);
 }
 
+/* Users 0..n-1 of `from` encoded one by one and decoded into `to`. */
+static void
+copy_users(struct zfx *from, struct zfx *to, uint32_t n)
+{
+	struct enc e;
+	struct dec d;
+	uint32_t u;
+
+	enc_init(&e);
+	for (u = 0; u < n; u++) {
+		enc_reset(&e);
+		sessionizer_encode_user(from->z, u, &e);
+		dec_init(&d, e.buf, e.len);
+		assert_int_equal(sessionizer_decode_user(to->z, u, &d), 0);
+		assert_true(dec_done(&d));
+	}
+	enc_free(&e);
+}
+
+/*
+ * Users 0..n-1: one session each; every seventh's has four action types
+ * (out of line), every fifth has a second session three gaps later.
+ */
+static void
+add_loaded_users(struct zfx *x, uint32_t n)
+{
+	static const char *const types[] = { "a", "b", "c", "d" };
+	uint32_t u;
+	int i;
+
+	for (u = 0; u < n; u++) {
+		int64_t t = FX_T0 + u;
+
+		zfx_add(x, u, t, 10, "a", "1", 0);
+		for (i = 1; u % 7 == 0 && i < 4; i++)
+			zfx_add(x, u, t + i, 0, types[i], "2", 0);
+		if (u % 5 == 0)
+			zfx_add(x, u, t + 3 * FX_GAP, 5, "b", "3", 0);
+	}
+}
+
+/*
+ * A loaded user's sessions stay packed until an event or a close needs
+ * them: a fraction of the memory, written back byte for byte without
+ * being unpacked, and the same sessions as ever once unpacked, also
+ * after the arena was rewritten without the users unpacked before.
+ */
+static void
+loaded_sessions_stay_packed_until_used(void **state)
+{
+	enum { N = 20000 };
+	struct zfx *a = zfx_new(false, 0), *b = zfx_new(false, 0);
+	struct enc ea, eb;
+	char want[1024];
+	size_t ma, mb, open;
+	uint32_t u;
+
+	(void)state;
+	add_loaded_users(a, N);
+	open = sessionizer_open_count(a->z);
+	assert_int_equal(open, N + N / 5);
+	copy_users(a, b, N);
+	assert_int_equal(sessionizer_open_count(b->z), open);
+	/*
+	 * A summary is 64 bytes in a's pool; packed, about 17 (the time as
+	 * a varint of milliseconds, the rest mostly a byte each), with the
+	 * arena's growth by an eighth and the pool's one chunk beside.
+	 */
+	ma = sessionizer_memory(a->z);
+	mb = sessionizer_memory(b->z);
+	if (mb + open * 36 > ma)
+		fail_msg("packed %zu bytes, unpacked %zu, %zu sessions", mb,
+		    ma, open);
+
+	/* Written back from the packed form, unpacking nothing. */
+	enc_init(&ea);
+	enc_init(&eb);
+	for (u = 0; u < N; u++) {
+		enc_reset(&ea);
+		enc_reset(&eb);
+		sessionizer_encode_user(a->z, u, &ea);
+		sessionizer_encode_user(b->z, u, &eb);
+		assert_int_equal(eb.len, ea.len);
+		assert_memory_equal(eb.buf, ea.buf, ea.len);
+	}
+	assert_int_equal(sessionizer_memory(b->z), mb);
+
+	/* Events extend, bridge and add sessions as they do unpacked. */
+	for (u = 0; u < N; u += 3) {
+		zfx_add(a, u, FX_T0 + u + FX_GAP, 0, "c", "4", 0);
+		zfx_add(b, u, FX_T0 + u + FX_GAP, 0, "c", "4", 0);
+		zfx_add(a, u, FX_T0 + u + 2 * FX_GAP + 1, 0, "d", "5", 0);
+		zfx_add(b, u, FX_T0 + u + 2 * FX_GAP + 1, 0, "d", "5", 0);
+	}
+	assert_int_equal(sessionizer_open_count(b->z),
+	    sessionizer_open_count(a->z));
+	/* Reading every user unpacks them all, and the arena is rewritten
+	 * several times meanwhile. */
+	for (u = 0; u < N; u++) {
+		snprintf(want, sizeof want, "%s", zfx_open(a, u));
+		assert_string_equal(zfx_open(b, u), want);
+	}
+	enc_free(&ea);
+	enc_free(&eb);
+	zfx_free(a);
+	zfx_free(b);
+}
+
+static int
+closed_cmp(const void *a, const void *b)
+{
+	const struct closed *x = a, *y = b;
+
+	if (x->uid != y->uid)
+		return x->uid < y->uid ? -1 : 1;
+	return strcmp(x->desc, y->desc);
+}
+
+/*
+ * Closing a packed user closes the sessions an unpacked one would (the
+ * order may differ: a's close heap still has the deadlines the sessions
+ * had when they opened, b's those they had when saved).
+ */
+static void
+packed_sessions_close_as_unpacked(void **state)
+{
+	struct zfx *a = zfx_new(false, 0), *b = zfx_new(false, 0);
+	size_t i;
+
+	(void)state;
+	add_loaded_users(a, 8);
+	copy_users(a, b, 8);
+	zfx_add(a, 3, FX_T0 + FX_GAP + 3, 0, "c", "4", 0);
+	zfx_add(b, 3, FX_T0 + FX_GAP + 3, 0, "c", "4", 0);
+	assert_int_equal(sessionizer_close_all(a->z), 10);
+	assert_int_equal(sessionizer_close_all(b->z), 10);
+	qsort(a->c, 10, sizeof a->c[0], closed_cmp);
+	qsort(b->c, 10, sizeof b->c[0], closed_cmp);
+	for (i = 0; i < 10; i++) {
+		assert_int_equal(b->c[i].uid, a->c[i].uid);
+		assert_string_equal(b->c[i].desc, a->c[i].desc);
+	}
+	assert_int_equal(b->c[0].uid, 0);
+	assert_string_equal(b->c[0].desc, "start=+0 last=+3 end=+10 n=4 "
+	    "ver=1..2 types=a:1,b:1,c:1,d:1");
+	assert_int_equal(b->c[4].uid, 3);
+	assert_string_equal(b->c[4].desc, "start=+3 last=+600003 "
+	    "end=+600003 n=2 ver=1..4 types=a:1,c:1");
+	zfx_free(a);
+	zfx_free(b);
+}
+
 static void
 clock_round_trip_is_exact(void **state)
 {
@@ -1294,6 +1446,8 @@ main(void)
 		cmocka_unit_test(clock_round_trip_is_exact),
 		cmocka_unit_test(restored_clock_measures_idleness_from_restart),
 		cmocka_unit_test(decode_rejects_garbage),
+		cmocka_unit_test(loaded_sessions_stay_packed_until_used),
+		cmocka_unit_test(packed_sessions_close_as_unpacked),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
