@@ -60,6 +60,36 @@ user_stats_decode(struct dec *d, struct user_stats *st)
 	st->late = dec_uvar(d);
 }
 
+/*
+ * The packed form is the persisted one but for the last start, kept as
+ * an offset from the first: most users have had one session, and the
+ * offset then takes a byte where the time took six (of about 17).
+ */
+static void
+cold_encode(struct enc *e, const struct user_stats *st)
+{
+	enc_uvar(e, st->sessions);
+	enc_uvar(e, st->duration_ms);
+	enc_uvar(e, st->actions);
+	enc_svar(e, st->first_seen);
+	/* Modulo 2^64: any pair round-trips, even from a corrupt state. */
+	enc_svar(e, (int64_t)((uint64_t)st->last_seen -
+	    (uint64_t)st->first_seen));
+	enc_uvar(e, st->late);
+}
+
+static void
+cold_decode(struct dec *d, struct user_stats *st)
+{
+	st->sessions = dec_uvar(d);
+	st->duration_ms = dec_uvar(d);
+	st->actions = dec_uvar(d);
+	st->first_seen = dec_svar(d);
+	st->last_seen = (int64_t)((uint64_t)st->first_seen +
+	    (uint64_t)dec_svar(d));
+	st->late = dec_uvar(d);
+}
+
 struct userrec *
 userrec_new(struct strdict *users, const struct sessionizer *sz,
     int64_t cool_ms)
@@ -124,7 +154,7 @@ cold_read(const struct userrec *u, uint32_t off, struct user_stats *st)
 	struct dec d;
 
 	dec_init(&d, u->cold.buf + off, u->cold.len - off);
-	user_stats_decode(&d, st);
+	cold_decode(&d, st);
 	if (d.err)
 		fatalx("cold user record at %u is corrupt", off);
 	return (size_t)(d.p - (u->cold.buf + off));
@@ -157,7 +187,7 @@ cold_write(struct userrec *u, uint32_t uid, const struct user_stats *st)
 	/* The arena is most of a loaded partition's memory for its users. */
 	enc_reserve_arena(&u->cold, COLD_MAX);
 	strdict_set_tag(u->users, uid, USERREC_COLD | (uint32_t)u->cold.len);
-	user_stats_encode(&u->cold, st);
+	cold_encode(&u->cold, st);
 }
 
 /* Rewrites the arena without the records of users that went hot. */

@@ -4,7 +4,7 @@
  * A user is hot while it has open sessions or changes not yet committed,
  * and for a while after: its record is a 64-byte `struct urec` in a pool,
  * which the engine reads and writes in place on every event. Then it goes
- * cold: its six statistics are packed as varints in an arena (about 17
+ * cold: its six statistics are packed as varints in an arena (about 12
  * bytes), until userrec_get brings it back. A live daemon knows many times
  * more users than are hot (docs/engine.md, "Hot and cold users").
  *
