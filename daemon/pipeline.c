@@ -1229,9 +1229,8 @@ out:
  */
 #define APPLY_SPLIT_MIN	1024
 /* The helper's share of split batches' events, in 64ths: where it starts
- * and the bounds of its adjustment (adjust_share). */
+ * (and its least: the loop also consumes), and its most (adjust_share). */
 #define SHARE_START	32
-#define SHARE_MIN	8
 #define SHARE_MAX	56
 
 /*

@@ -26,7 +26,7 @@
  * open at 50k events/s), and a 16-byte entry for each known user was an
  * eighth of its memory. A user's entry goes when its last session closes.
  *
- * A loaded user's sessions stay packed (varints, about 15 bytes a session
+ * A loaded user's sessions stay packed (varints, about 17 bytes a session
  * instead of a 64-byte summary) in an arena until an event or a close
  * needs them: after a restart most open sessions are only waited out
  * (docs/engine.md, "Hot and cold users").
