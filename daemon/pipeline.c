@@ -1273,10 +1273,10 @@ static bool
 split_runs(struct pipeline *p, struct apply_slot *s)
 {
 	uint64_t *load = p->split_load, h = p->helper_share;
-	bool helper = false;
 	size_t i;
 
 	p->apply_seq++;
+	s->helper_n = 0;
 	for (i = 0; i < s->nruns; i++) {
 		struct part *pt = s->runs[i].pt;
 
@@ -1289,38 +1289,38 @@ split_runs(struct pipeline *p, struct apply_slot *s)
 				    load[0] * h;
 			if (pt->apply_on)
 				pt->helper_seq = p->apply_seq;
-			helper |= pt->apply_on;
 		}
 		s->runs[i].side = pt->apply_on;
 		load[pt->apply_on] += s->runs[i].n;
-	}
-	s->helper_n = 0;
-	for (i = 0; i < s->nruns; i++)
-		if (s->runs[i].side)
+		if (pt->apply_on)
 			s->helper_n += s->runs[i].n;
+	}
 	if (load[0] + load[1] > (1u << 30)) {	/* the recent past counts */
 		load[0] /= 2;
 		load[1] /= 2;
 	}
-	return helper;
+	return s->helper_n > 0;
 }
 
 /*
- * An applied slot's late events to the dead-letter topic in input order;
- * then its messages go, and the slot is empty.
+ * An applied slot's late events to the dead-letter topic in input order,
+ * and its events gone. With msgs, its messages go too and the slot is
+ * empty; without, the batch is still being decoded (apply_events).
  */
 static void
-slot_finish(struct pipeline *p, struct apply_slot *s)
+slot_finish(struct pipeline *p, struct apply_slot *s, bool msgs)
 {
 	size_t i;
 
 	for (i = 0; i < s->nevs; i++)
 		if (s->evlate[i] != NULL)
 			dead_letter(p, s->evmsg[i], s->evlate[i]);
-	for (i = 0; i < s->nmsgs; i++)
-		rd_kafka_message_destroy(s->msgs[i]);
 	s->nevs = 0;
 	s->nruns = 0;
+	if (!msgs)
+		return;
+	for (i = 0; i < s->nmsgs; i++)
+		rd_kafka_message_destroy(s->msgs[i]);
 	s->nmsgs = 0;
 }
 
@@ -1340,7 +1340,7 @@ apply_join(struct pipeline *p)
 	p->ahead = NULL;
 	p->cost.apply_ns += (double)s->helper_ns;
 	p->cost.apply_n += (double)s->helper_n;
-	slot_finish(p, s);
+	slot_finish(p, s, true);
 }
 
 /*
@@ -1375,9 +1375,10 @@ adjust_share(struct pipeline *p)
  * Applies the current slot's events. A batch of at least split_min events
  * is split: the loop applies its runs, while the helper may still be on
  * the slot ahead (their partitions differ), then waits for that, and
- * starts the helper on this slot's other runs. With ahead, these are left
- * running and the loop goes on to the other slot (apply_join waits for
- * them), else they are waited for and the slot finished here.
+ * starts the helper on this slot's other runs. With ahead (the batch is
+ * all decoded), these are left running and the loop goes on to the other
+ * slot (apply_join waits for them and finishes the slot); else they are
+ * waited for here, and the slot's messages stay.
  */
 static void
 apply_slot(struct pipeline *p, bool ahead)
@@ -1389,7 +1390,7 @@ apply_slot(struct pipeline *p, bool ahead)
 		apply_runs(s, -1);
 		if (s->nevs > 0)
 			p->n_apply[0]++;
-		slot_finish(p, s);
+		slot_finish(p, s, ahead);
 		return;
 	}
 	adjust_share(p);
@@ -1397,7 +1398,7 @@ apply_slot(struct pipeline *p, bool ahead)
 		apply_runs(s, 0);
 		apply_join(p);
 		p->n_apply[0]++;
-		slot_finish(p, s);
+		slot_finish(p, s, ahead);
 		return;
 	}
 	apply_runs(s, 0);
@@ -1406,7 +1407,7 @@ apply_slot(struct pipeline *p, bool ahead)
 	p->n_apply[1]++;
 	if (!ahead) {
 		pool_wait(p->pool);
-		slot_finish(p, s);
+		slot_finish(p, s, false);
 		return;
 	}
 	p->ahead = s;
@@ -1423,12 +1424,7 @@ apply_slot(struct pipeline *p, bool ahead)
 static void
 apply_events(struct pipeline *p)
 {
-	struct apply_slot *s = p->cur;
-	size_t nmsgs = s->nmsgs;
-
-	s->nmsgs = 0;
 	apply_slot(p, false);
-	s->nmsgs = nmsgs;
 }
 
 /*

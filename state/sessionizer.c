@@ -723,10 +723,28 @@ sess_merge(struct sessionizer *z, struct sess *a, const struct sess *b)
 
 /* ---- packed sessions ---- */
 
-/* One session's packed form: times as offsets from its start, ids as
- * numbers (they stay valid: the action and version strings are kept). */
+/* A version or action id: its string persisted, its number packed. */
 static void
-sess_pack(struct enc *e, const struct sess *s)
+enc_id(const struct sessionizer *z, struct enc *e, uint32_t id, bool packed)
+{
+	struct strv s;
+
+	if (packed) {
+		enc_uvar(e, id);
+		return;
+	}
+	s = strdict_get(z->strings, id);
+	enc_bytes(e, s.p, s.len);
+}
+
+/*
+ * One session, times as offsets from its start. Persisted, ids are the
+ * strings; packed, the numbers (they stay valid: the strings are kept),
+ * and the close-heap serial follows the versions.
+ */
+static void
+sess_write(const struct sessionizer *z, const struct sess *s, struct enc *e,
+    bool packed)
 {
 	uint16_t t;
 
@@ -734,12 +752,13 @@ sess_pack(struct enc *e, const struct sess *s)
 	enc_uvar(e, (uint64_t)(s->last - s->start));
 	enc_uvar(e, (uint64_t)(s->end - s->start));
 	enc_uvar(e, s->count);
-	enc_uvar(e, s->first_ver);
-	enc_uvar(e, s->last_ver);
-	enc_uvar(e, s->serial);
+	enc_id(z, e, s->first_ver, packed);
+	enc_id(z, e, s->last_ver, packed);
+	if (packed)
+		enc_uvar(e, s->serial);
 	enc_uvar(e, s->ntypes);
 	for (t = 0; t < s->ntypes; t++) {
-		enc_uvar(e, sess_types(s)[t].code);
+		enc_id(z, e, sess_types(s)[t].code, packed);
 		enc_uvar(e, sess_types(s)[t].count);
 	}
 }
@@ -802,7 +821,7 @@ ulist_pack(struct sessionizer *z, struct ulist *ul)
 
 	for (i = 0; i < n; i++) {
 		enc_reserve_arena(&z->packed, 80 + 20 * (size_t)ul->s[i].ntypes);
-		sess_pack(&z->packed, &ul->s[i]);
+		sess_write(z, &ul->s[i], &z->packed, true);
 		sess_release(z, &ul->s[i]);
 	}
 	ulist_release(z, ul);
@@ -1125,14 +1144,6 @@ sessionizer_memory(const struct sessionizer *z)
 
 /* ---- persistence ---- */
 
-static void
-enc_id(const struct sessionizer *z, struct enc *e, uint32_t id)
-{
-	struct strv s = strdict_get(z->strings, id);
-
-	enc_bytes(e, s.p, s.len);
-}
-
 static uint32_t
 dec_id(struct sessionizer *z, struct dec *d)
 {
@@ -1142,24 +1153,6 @@ dec_id(struct sessionizer *z, struct dec *d)
 	if (p == NULL)
 		return 0;
 	return strdict_intern(z->strings, (struct strv){ p, len }, NULL);
-}
-
-static void
-sess_encode(const struct sessionizer *z, const struct sess *s, struct enc *e)
-{
-	uint16_t t;
-
-	enc_svar(e, s->start);
-	enc_uvar(e, (uint64_t)(s->last - s->start));
-	enc_uvar(e, (uint64_t)(s->end - s->start));
-	enc_uvar(e, s->count);
-	enc_id(z, e, s->first_ver);
-	enc_id(z, e, s->last_ver);
-	enc_uvar(e, s->ntypes);
-	for (t = 0; t < s->ntypes; t++) {
-		enc_id(z, e, sess_types(s)[t].code);
-		enc_uvar(e, sess_types(s)[t].count);
-	}
 }
 
 /* Packed sessions are written from the arena, one at a time: a commit
@@ -1181,13 +1174,13 @@ sessionizer_encode_user(const struct sessionizer *z, uint32_t uid,
 		packed_dec(z, ul, &d);
 		for (i = 0; i < n; i++) {
 			sess_unpack(w, &d, &s);
-			sess_encode(z, &s, e);
+			sess_write(z, &s, e, false);
 			sess_release(w, &s);
 		}
 		return;
 	}
 	for (i = 0; i < n; i++)
-		sess_encode(z, &ul->s[i], e);
+		sess_write(z, &ul->s[i], e, false);
 }
 
 int

@@ -68,26 +68,20 @@ user_stats_decode(struct dec *d, struct user_stats *st)
 static void
 cold_encode(struct enc *e, const struct user_stats *st)
 {
-	enc_uvar(e, st->sessions);
-	enc_uvar(e, st->duration_ms);
-	enc_uvar(e, st->actions);
-	enc_svar(e, st->first_seen);
+	struct user_stats rel = *st;
+
 	/* Modulo 2^64: any pair round-trips, even from a corrupt state. */
-	enc_svar(e, (int64_t)((uint64_t)st->last_seen -
-	    (uint64_t)st->first_seen));
-	enc_uvar(e, st->late);
+	rel.last_seen = (int64_t)((uint64_t)st->last_seen -
+	    (uint64_t)st->first_seen);
+	user_stats_encode(e, &rel);
 }
 
 static void
 cold_decode(struct dec *d, struct user_stats *st)
 {
-	st->sessions = dec_uvar(d);
-	st->duration_ms = dec_uvar(d);
-	st->actions = dec_uvar(d);
-	st->first_seen = dec_svar(d);
+	user_stats_decode(d, st);
 	st->last_seen = (int64_t)((uint64_t)st->first_seen +
-	    (uint64_t)dec_svar(d));
-	st->late = dec_uvar(d);
+	    (uint64_t)st->last_seen);
 }
 
 struct userrec *
