@@ -49,8 +49,10 @@ xrealloc(void *ptr, size_t size)
 	return p;
 }
 
-void *
-xgrow_to(void *ptr, size_t *cap, size_t need, size_t elem_size)
+/* Grows *cap by a factor of (den + 1) / den until it holds need. */
+static void *
+grow_by(void *ptr, size_t *cap, size_t need, size_t elem_size,
+    unsigned den)
 {
 	size_t ncap = *cap ? *cap : 4;
 
@@ -59,11 +61,23 @@ xgrow_to(void *ptr, size_t *cap, size_t need, size_t elem_size)
 	while (ncap < need) {
 		if (ncap > ((size_t)-1) / 2 / elem_size)
 			fatalx("array too large");
-		ncap *= 2;
+		ncap += ncap / den > 0 ? ncap / den : 1;
 	}
 	ptr = xrealloc(ptr, ncap * elem_size);
 	*cap = ncap;
 	return ptr;
+}
+
+void *
+xgrow_to(void *ptr, size_t *cap, size_t need, size_t elem_size)
+{
+	return grow_by(ptr, cap, need, elem_size, 1);
+}
+
+void *
+xgrow_half(void *ptr, size_t *cap, size_t need, size_t elem_size)
+{
+	return grow_by(ptr, cap, need, elem_size, 2);
 }
 
 char *

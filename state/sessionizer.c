@@ -53,7 +53,7 @@
 #define DRAIN_AHEAD	16		/* users prefetched when draining */
 
 #define NO_UID		UINT32_MAX	/* a free slot of the table */
-#define TAB_MIN_BITS	6
+#define TAB_MIN		64	/* slots of a new table */
 #define ULIST_MAX	((1u << 27) - 1)	/* open sessions of one user */
 #define ULIST_PACKED	31	/* lcap of a user whose sessions are packed */
 #define COMPACT_MIN	(64 * 1024)	/* packed bytes before a rewrite */
@@ -91,7 +91,7 @@ struct sessionizer {
 	sessionizer_ahead_cb    ahead;
 	void                   *cb_arg;
 	struct ulist           *tab;		/* users with open sessions */
-	unsigned                tbits;		/* 1 << tbits slots, or no tab */
+	size_t                  tsize;		/* slots of tab (0: no tab) */
 	size_t                  tcount;		/* entries in use */
 	uint8_t                 grow16;		/* tab grows past this load */
 	struct hent            *heap;		/* [head, nheap) */
@@ -128,21 +128,22 @@ sessionizer_new(const struct sessionizer_conf *conf, struct strdict *strings,
 	z->wm = INT64_MIN;
 	enc_init(&z->packed);
 	/*
-	 * The heap and the user table double as they fill, and under an even
-	 * load every partition's fill at the same moment: at 100k events/s
-	 * the 64 partitions' copies (and their fresh pages) came together in
-	 * one stop of the loop of tens of ms. First capacities from 64 to
-	 * 124 entries, one after another, spread the doublings of sessionizers
-	 * made together over the whole of each doubling instead; the table,
-	 * a power of two, grows at loads of 3/4, 11/16 or 5/8 in turn.
+	 * The heap and the user table grow by half as they fill, and under
+	 * an even load every partition's fill at the same moment: at 100k
+	 * events/s the 64 partitions' copies (and their fresh pages) came
+	 * together in one stop of the loop of tens of ms. First capacities
+	 * from 64 to 94 entries, one after another, spread the growths of
+	 * sessionizers made together over the whole of each growth instead;
+	 * the table, which starts at 64 slots, grows at loads of 3/4, 11/16
+	 * or 5/8 in turn.
 	 */
-	z->first_cap = 64 + 4 * (next_first_cap % 16);
+	z->first_cap = 64 + 2 * (next_first_cap % 16);
 	z->grow16 = (uint8_t)(12 - next_first_cap % 3);
 	next_first_cap++;
 	return z;
 }
 
-/* An array's first allocation, of first_cap entries: xgrow doubles it. */
+/* An array's first allocation, of first_cap entries, grown from there. */
 static void *
 first_alloc(const struct sessionizer *z, size_t *cap, size_t elem_size)
 {
@@ -287,7 +288,17 @@ tab_home(const struct sessionizer *z, uint32_t uid)
 {
 	if (z->conf.hold_open)
 		return uid;
-	return (uint32_t)(uid * UINT32_C(0x9e3779b1)) >> (32 - z->tbits);
+	/* The hash's high bits scaled to the size (any size, not only
+	 * powers of two: the table grows by half, not double). */
+	return (size_t)(((uint64_t)(uint32_t)(uid * UINT32_C(0x9e3779b1)) *
+	    z->tsize) >> 32);
+}
+
+/* The slot after i, wrapping around. */
+static inline size_t
+tab_next(const struct sessionizer *z, size_t i)
+{
+	return i + 1 == z->tsize ? 0 : i + 1;
 }
 
 /* Whether the user's home slot exists (by id, the table may be short). */
@@ -295,18 +306,17 @@ static inline bool
 tab_covers(const struct sessionizer *z, uint32_t uid)
 {
 	return z->tab != NULL &&
-	    (!z->conf.hold_open || ((size_t)uid >> z->tbits) == 0);
+	    (!z->conf.hold_open || uid < z->tsize);
 }
 
 static inline struct ulist *
 ulist_find(const struct sessionizer *z, uint32_t uid)
 {
-	size_t mask, i;
+	size_t i;
 
 	if (!tab_covers(z, uid))
 		return NULL;
-	mask = ((size_t)1 << z->tbits) - 1;
-	for (i = tab_home(z, uid);; i = (i + 1) & mask) {
+	for (i = tab_home(z, uid);; i = tab_next(z, i)) {
 		if (z->tab[i].uid == uid)
 			return &z->tab[i];
 		if (z->tab[i].uid == NO_UID)
@@ -318,27 +328,27 @@ ulist_find(const struct sessionizer *z, uint32_t uid)
 static struct ulist *
 tab_place(struct sessionizer *z, const struct ulist *ul)
 {
-	size_t mask = ((size_t)1 << z->tbits) - 1, i;
+	size_t i;
 
 	for (i = tab_home(z, ul->uid); z->tab[i].uid != NO_UID;
-	    i = (i + 1) & mask)
+	    i = tab_next(z, i))
 		;
 	z->tab[i] = *ul;
 	return &z->tab[i];
 }
 
 static void
-tab_resize(struct sessionizer *z, unsigned bits)
+tab_resize(struct sessionizer *z, size_t size)
 {
 	struct ulist *old = z->tab;
-	size_t n = old != NULL ? (size_t)1 << z->tbits : 0, i;
+	size_t n = z->tsize, i;
 
-	if (bits > 32)
+	if (size > (size_t)1 << 32)
 		fatalx("more than 2^31 users with open sessions");
-	z->tab = xmalloc(((size_t)1 << bits) * sizeof *z->tab);
-	for (i = 0; i < (size_t)1 << bits; i++)
+	z->tab = xmalloc(size * sizeof *z->tab);
+	for (i = 0; i < size; i++)
 		z->tab[i].uid = NO_UID;
-	z->tbits = bits;
+	z->tsize = size;
 	for (i = 0; i < n; i++)
 		if (old[i].uid != NO_UID)
 			tab_place(z, &old[i]);
@@ -354,16 +364,18 @@ ulist_of(struct sessionizer *z, uint32_t uid)
 	if (ul != NULL)
 		return ul;
 	if (z->conf.hold_open) {
-		unsigned bits = z->tab != NULL ? z->tbits : TAB_MIN_BITS;
+		size_t size = z->tab != NULL ? z->tsize : TAB_MIN;
 
-		while (bits < 32 && ((size_t)1 << bits) <= uid)
-			bits++;
-		if (z->tab == NULL || bits > z->tbits)
-			tab_resize(z, bits);
+		while (size <= uid)
+			size *= 2;
+		if (z->tab == NULL || size > z->tsize)
+			tab_resize(z, size);
 	} else if (z->tab == NULL)
-		tab_resize(z, TAB_MIN_BITS);
-	else if ((z->tcount + 1) * 16 > ((size_t)z->grow16 << z->tbits))
-		tab_resize(z, z->tbits + 1);
+		tab_resize(z, TAB_MIN);
+	else if ((z->tcount + 1) * 16 > z->grow16 * z->tsize)
+		/* By half: doubling left the table under half full on
+		 * average (38 bytes an entry of 16 on a restart's state). */
+		tab_resize(z, z->tsize + z->tsize / 2);
 	z->tcount++;
 	return tab_place(z, &fresh);
 }
@@ -376,12 +388,11 @@ ulist_of(struct sessionizer *z, uint32_t uid)
 static void
 ulist_remove(struct sessionizer *z, struct ulist *ul)
 {
-	size_t mask = ((size_t)1 << z->tbits) - 1;
 	size_t i = (size_t)(ul - z->tab), j = i, k;
 
 	/* By id, nothing ever moved from its home. */
 	for (; !z->conf.hold_open;) {
-		j = (j + 1) & mask;
+		j = tab_next(z, j);
 		if (z->tab[j].uid == NO_UID)
 			break;
 		k = tab_home(z, z->tab[j].uid);
@@ -404,14 +415,14 @@ ulist_remove(struct sessionizer *z, struct ulist *ul)
 static void
 tab_shrink(struct sessionizer *z)
 {
-	unsigned bits = z->tbits;
+	size_t size = z->tsize;
 
 	if (z->tab == NULL)
 		return;
-	while (bits > TAB_MIN_BITS && z->tcount * 8 < (size_t)1 << bits)
-		bits--;
-	if (bits < z->tbits)
-		tab_resize(z, bits);
+	while (size > TAB_MIN && z->tcount * 8 < size)
+		size = size / 2 > TAB_MIN ? size / 2 : TAB_MIN;
+	if (size < z->tsize)
+		tab_resize(z, size);
 }
 
 void
@@ -427,7 +438,7 @@ sessionizer_free(struct sessionizer *z)
 
 	if (z == NULL)
 		return;
-	for (i = 0; z->tab != NULL && i < (size_t)1 << z->tbits; i++) {
+	for (i = 0; z->tab != NULL && i < z->tsize; i++) {
 		if (z->tab[i].uid == NO_UID || ulist_packed(&z->tab[i]))
 			continue;
 		for (j = 0; j < z->tab[i].n; j++)
@@ -570,7 +581,9 @@ heap_push(struct sessionizer *z, int64_t deadline, uint32_t uid,
 	heap_unsort(z);
 	if (z->capheap == 0)
 		z->heap = first_alloc(z, &z->capheap, sizeof *z->heap);
-	z->heap = xgrow(z->heap, &z->capheap, z->nheap + 1, sizeof *z->heap);
+	/* By half: a heap of 50k sessions is 800 KB a partition. */
+	z->heap = xgrow_half(z->heap, &z->capheap, z->nheap + 1,
+	    sizeof *z->heap);
 	i = z->nheap++;
 	z->heap[i] = (struct hent){ deadline, uid, serial };
 	while (i > 0) {
@@ -839,7 +852,7 @@ packed_compact(struct sessionizer *z)
 
 	enc_init(&fresh);
 	enc_reserve(&fresh, (z->packed.len - z->garbage) * 9 / 8);
-	for (i = 0; i < (size_t)1 << z->tbits; i++) {
+	for (i = 0; i < z->tsize; i++) {
 		struct ulist *ul = &z->tab[i];
 		size_t len;
 
@@ -1135,7 +1148,7 @@ size_t
 sessionizer_memory(const struct sessionizer *z)
 {
 	return sizeof *z +
-	    (z->tab != NULL ? sizeof *z->tab << z->tbits : 0) +
+	    z->tsize * sizeof *z->tab +
 	    z->capheap * sizeof *z->heap + z->pool.nchunks * POOL_CHUNK +
 	    z->pool.capchunks * sizeof *z->pool.chunks + z->pool.big +
 	    z->packed.cap +
