@@ -1425,6 +1425,139 @@ table_follows_users_with_open_sessions(void **state)
 	free(t);
 }
 
+/* ---- a user with many sessions, closed oldest first ---- */
+
+struct shut {
+	uint32_t uid;
+	int64_t  start, last;
+	uint64_t count;
+};
+
+struct shutlog {
+	struct shut *v;
+	size_t       n, cap;
+};
+
+static void
+shutlog_on_close(void *arg, uint32_t uid, const struct sess *s)
+{
+	struct shutlog *l = arg;
+
+	l->v = xgrow(l->v, &l->cap, l->n + 1, sizeof *l->v);
+	l->v[l->n++] = (struct shut){ uid, s->start, s->last, s->count };
+}
+
+/* Appends what the log holds of uid, from entry `from` on, to want's
+ * comparison: equal in order to the model's sessions m[0..nm). */
+static void
+expect_closed(const struct shutlog *l, uint32_t uid, const struct shut *m,
+    size_t nm)
+{
+	size_t i, k = 0;
+
+	for (i = 0; i < l->n; i++) {
+		if (l->v[i].uid != uid)
+			continue;
+		assert_true(k < nm);
+		assert_int_equal(l->v[i].start, m[k].start);
+		assert_int_equal(l->v[i].last, m[k].last);
+		assert_int_equal(l->v[i].count, m[k].count);
+		k++;
+	}
+	assert_int_equal(k, nm);
+}
+
+/*
+ * Closing a user's oldest session while many are left moves the array's
+ * start instead of the sessions (struct shift_hdr): 256 sessions of user
+ * 7, 3 of user 8 among them. A slice of 50 closes 48 of user 7's; then
+ * events extend the oldest one left, add one after the last (the block,
+ * 256 from its start, is full from where the array now starts: it is
+ * replaced), bridge two in the middle and add one before the first. The
+ * rest closes in start order with exactly the model's contents, in this
+ * sessionizer and in one the user was copied to.
+ */
+static void
+closing_from_the_front_keeps_the_rest_in_place(void **state)
+{
+	enum { K = 256 };
+	const int64_t unit = FX_GAP + 1000;
+	struct sessionizer_conf conf = { FX_GAP, FX_GRACE, 0, false };
+	struct strdict *str = strdict_new();
+	uint32_t ty = strdict_intern(str, strv_c("t"), NULL);
+	uint32_t ver = strdict_intern(str, strv_c("1.0"), NULL);
+	struct shutlog la = { 0 }, lb = { 0 };
+	struct sessionizer *a = sessionizer_new(&conf, str, shutlog_on_close,
+	    &la), *b = sessionizer_new(&conf, str, shutlog_on_close, &lb);
+	struct shut *m = xcalloc(K + 2, sizeof *m);
+	const struct sess *left;
+	struct enc e;
+	struct dec d;
+	size_t nm = 0, i, n;
+	int64_t t;
+	int j;
+
+	(void)state;
+#define T(k) (FX_T0 + (int64_t)(k) * unit)
+#define ADD(z, uid, ts) do { sessionizer_observe((z), (ts), 0); \
+	sessionizer_add((z), (uid), (ts), 0, ty, ver); } while (0)
+	for (i = 0; i < K; i++)
+		ADD(a, 7, T(i));
+	for (j = 0; j < 3; j++)
+		ADD(a, 8, T(10 + 20 * j) + unit / 2);
+	left = sessionizer_sessions(a, 7, &n) + 48;
+	/* User 8's first two are due 10.5 and 30.5 units in: 48 of user
+	 * 7's among the first 50. */
+	assert_int_equal(sessionizer_close_some(a, 50), 50);
+	for (i = 0; i < 48; i++)
+		m[nm++] = (struct shut){ 7, T(i), T(i), 1 };
+	expect_closed(&la, 7, m, nm);
+	/* Where they were: nothing moved. */
+	assert_ptr_equal(sessionizer_sessions(a, 7, &n), left);
+	assert_int_equal(n, K - 48);
+
+	ADD(a, 7, T(48) + 500);			/* extends the first left */
+	ADD(a, 7, T(K));			/* after the last */
+	ADD(a, 7, T(100) + unit / 2);		/* bridges 100 and 101 */
+	ADD(a, 7, T(47) + 100);			/* before the first */
+	sessionizer_sessions(a, 7, &n);
+	assert_int_equal(n, K - 48 + 1);
+	m[nm++] = (struct shut){ 7, T(47) + 100, T(47) + 100, 1 };
+	m[nm++] = (struct shut){ 7, T(48), T(48) + 500, 2 };
+	for (i = 49; i < K; i++) {
+		if (i == 100) {
+			m[nm++] = (struct shut){ 7, T(100), T(101), 3 };
+			i++;
+		} else
+			m[nm++] = (struct shut){ 7, T(i), T(i), 1 };
+	}
+	m[nm++] = (struct shut){ 7, T(K), T(K), 1 };
+
+	/* The same sessions written out and loaded elsewhere. */
+	enc_init(&e);
+	sessionizer_encode_user(a, 7, &e);
+	dec_init(&d, e.buf, e.len);
+	assert_int_equal(sessionizer_decode_user(b, 7, &d), 0);
+	assert_true(dec_done(&d));
+	enc_free(&e);
+
+	t = (int64_t)sessionizer_close_all(a);
+	assert_int_equal(t, (int64_t)(nm - 48) + 1);	/* and user 8's last */
+	expect_closed(&la, 7, m, nm);
+	assert_int_equal(sessionizer_close_all(b), nm - 48);
+	expect_closed(&lb, 7, m + 48, nm - 48);
+	sessionizer_sessions(a, 7, &n);
+	assert_int_equal(n, 0);
+#undef ADD
+#undef T
+	sessionizer_free(a);
+	sessionizer_free(b);
+	strdict_free(str);
+	free(la.v);
+	free(lb.v);
+	free(m);
+}
+
 int
 main(void)
 {
@@ -1453,6 +1586,7 @@ main(void)
 		cmocka_unit_test(decode_rejects_garbage),
 		cmocka_unit_test(loaded_sessions_stay_packed_until_used),
 		cmocka_unit_test(packed_sessions_close_as_unpacked),
+		cmocka_unit_test(closing_from_the_front_keeps_the_rest_in_place),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
