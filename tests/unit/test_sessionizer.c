@@ -1447,8 +1447,7 @@ shutlog_on_close(void *arg, uint32_t uid, const struct sess *s)
 	l->v[l->n++] = (struct shut){ uid, s->start, s->last, s->count };
 }
 
-/* Appends what the log holds of uid, from entry `from` on, to want's
- * comparison: equal in order to the model's sessions m[0..nm). */
+/* The sessions of uid the log holds equal, in order, the model's m[0..nm). */
 static void
 expect_closed(const struct shutlog *l, uint32_t uid, const struct shut *m,
     size_t nm)
@@ -1494,7 +1493,6 @@ closing_from_the_front_keeps_the_rest_in_place(void **state)
 	struct enc e;
 	struct dec d;
 	size_t nm = 0, i, n;
-	int64_t t;
 	int j;
 
 	(void)state;
@@ -1541,8 +1539,8 @@ closing_from_the_front_keeps_the_rest_in_place(void **state)
 	assert_true(dec_done(&d));
 	enc_free(&e);
 
-	t = (int64_t)sessionizer_close_all(a);
-	assert_int_equal(t, (int64_t)(nm - 48) + 1);	/* and user 8's last */
+	/* User 7's last ones, and user 8's last. */
+	assert_int_equal(sessionizer_close_all(a), nm - 48 + 1);
 	expect_closed(&la, 7, m, nm);
 	assert_int_equal(sessionizer_close_all(b), nm - 48);
 	expect_closed(&lb, 7, m + 48, nm - 48);
