@@ -968,28 +968,31 @@ commit_write(struct pipeline *p, int64_t t0, bool outputs)
 }
 
 /*
- * The same on the writer's thread: the batch and the outputs so far are
- * handed over, and the loop goes on consuming; writer_settle produces the
- * outputs once the write is over. The partitions are marked committed now,
- * as once_step does: events change them meanwhile, and a failed write
- * stops the daemon, so the marks are never used wrongly.
+ * The same on the writer's thread: the batch and, with outputs, the
+ * outputs so far are handed over, and the loop goes on; writer_settle
+ * produces the outputs once the write is over. The partitions are marked
+ * committed now, as once_step does: events change them meanwhile, and a
+ * failed write stops the daemon, so the marks are never used wrongly.
  */
 static void
-commit_submit(struct pipeline *p, int64_t t0)
+commit_submit(struct pipeline *p, int64_t t0, bool outputs)
 {
 	struct outrec **o = p->sent;
 	size_t cap = p->capsent;
 	struct store_batch *b = p->batch;
 
-	commit_prepare(p, p->fresh, p->nfresh);
+	commit_prepare(p, p->fresh, outputs ? p->nfresh : 0);
 	commit_mark(p);
-	p->sent = p->fresh;
-	p->capsent = p->capfresh;
-	p->nsent = p->nfresh;
-	p->fresh = o;
-	p->capfresh = cap;
-	p->nfresh = 0;
-	p->fresh_bytes = 0;
+	p->nsent = 0;
+	if (outputs) {
+		p->sent = p->fresh;
+		p->capsent = p->capfresh;
+		p->nsent = p->nfresh;
+		p->fresh = o;
+		p->capfresh = cap;
+		p->nfresh = 0;
+		p->fresh_bytes = 0;
+	}
 	p->sent_t0 = t0;
 	p->sent_ops = store_batch_count(b);
 	p->sent_bytes = store_batch_bytes(b);
@@ -1061,7 +1064,7 @@ commit_slice(struct pipeline *p)
 		if (pt != NULL && !pt->saved && !pt->loading)
 			part_save(p, pt);
 	}
-	commit_submit(p, t0);
+	commit_submit(p, t0, true);
 }
 
 static void
@@ -1140,12 +1143,19 @@ once_step(struct pipeline *p, struct part **todo, size_t *ntodo)
 		p->exit_code = 1;
 		return -1;
 	}
-	/* Their batch is written; it then takes this step's. */
+	/*
+	 * Their batch is written, on the writer's thread: the loop goes on
+	 * closing meanwhile (the write was a fifth of its time). The write
+	 * before is collected first, so that writes stay in order.
+	 */
 	b = p->batch;
 	p->batch = p->held;
 	p->held = b;
-	if (store_batch_count(p->batch) > 0 && commit_write(p, t0, false) != 0)
-		return -1;
+	if (store_batch_count(p->batch) > 0) {
+		if (writer_settle(p, true) != 0)
+			return -1;
+		commit_submit(p, t0, false);
+	}
 	/*
 	 * Marked committed when put into the batch, not when it is written:
 	 * the next sessions change the same partitions meanwhile. A failed
@@ -1186,7 +1196,17 @@ once_close(struct pipeline *p)
 	uint64_t key;
 	void *val;
 	int rc = -1;
+	char *cause = NULL;
 
+	p->writer = writer_new(p->store, &cause);
+	if (p->writer == NULL) {
+		log_error("cannot start the state writer", "error=\"%s\"",
+		    cause);
+		free(cause);
+		free(todo);
+		return -1;
+	}
+	p->spare = store_batch_new();
 	while (u64map_next(p->parts, &pos, &key, &val)) {
 		struct part *pt = val;
 
@@ -1204,7 +1224,7 @@ once_close(struct pipeline *p)
 	}
 	/* The last sessions, then the two batches still held. */
 	if (once_step(p, todo, &ntodo) != 0 || once_step(p, todo, &ntodo) != 0 ||
-	    once_step(p, todo, &ntodo) != 0)
+	    once_step(p, todo, &ntodo) != 0 || writer_settle(p, true) != 0)
 		goto out;
 	/*
 	 * Every user's state is written: RocksDB's thread writes its table
