@@ -314,9 +314,17 @@ if want restart; then
 		R_CACHE=$(curl -s "http://$ADMIN/metrics" | awk '/^activityd_rocksdb_memory_bytes/ &&
 			/kind="block_cache"/ { printf "%d", $NF / 1048576 }')
 		[ -n "$R_CACHE" ] || R_CACHE=0
+		# What the peak holds depends on how long the starts took: the
+		# input opens sessions meanwhile. The state's parts, to compare.
+		R_PARTS=$(curl -s "http://$ADMIN/metrics" | awk '
+			/^activityd_open_sessions / { o = $NF }
+			/^activityd_state_memory_bytes/ {
+				k = $0; sub(/.*kind="/, "", k); sub(/".*/, "", k)
+				p = p sprintf(" %s %d MB,", k, $NF / 1e6) }
+			END { printf "open sessions %d,%s", o, p }')
 		[ -n "$R_ASSIGN" ] || R_ASSIGN="n/a"
 		[ -n "$R_RSS" ] || R_RSS="n/a"
-		log "restart $n: assigned $R_ASSIGN ms, all 64 $R_ALL ms, first partition resumed $R_RESUME ms, first record on /metrics $R_FIRST ms, all loaded $R_LOADED ms, VmHWM $R_RSS MiB"
+		log "restart $n: assigned $R_ASSIGN ms, all 64 $R_ALL ms, first partition resumed $R_RESUME ms, first record on /metrics $R_FIRST ms, all loaded $R_LOADED ms, VmHWM $R_RSS MiB; $R_PARTS"
 	}
 	restart_run 1
 	FIRST_START="$R_ASSIGN $R_ALL $R_RESUME $R_FIRST $R_LOADED $R_RSS"
