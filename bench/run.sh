@@ -397,7 +397,7 @@ echo "$TABLE"
 cat >"$W/rates.dat" <<EOF
 "bare consumer" $CONS_BEST
 "activityd --once" $ONCE_BEST
-"DuckDB recompute" $DUCK_RATE
+"DuckDB (full)" $DUCK_RATE
 EOF
 cat >"$W/lat.dat" <<EOF
 "state 100k/s" ${S100[0]:-0} ${S100[1]:-0}
