@@ -932,19 +932,18 @@ writer_settle(struct pipeline *p, bool wait)
 }
 
 /*
- * Writes the batch: the partitions saved into it, the metadata offsets and,
- * with outputs, every output produced since the last write, which must all
- * come from those partitions (or from metadata); then hands the outputs to
- * the producer. Without, they stay where they are (once_step produces them
- * itself). A write of the writer's goes first. t0: when the commit
+ * Writes the batch: the partitions saved into it, the metadata offsets and
+ * every output produced since the last write, which must all come from
+ * those partitions (or from metadata); then hands the outputs to the
+ * producer. A write of the writer's goes first. t0: when the commit
  * started, for its duration.
  */
 static int
-commit_write(struct pipeline *p, int64_t t0, bool outputs)
+commit_write(struct pipeline *p, int64_t t0)
 {
 	char *cause = NULL;
 	int64_t t1, t2;
-	size_t nops, nbytes, nout = outputs ? p->nfresh : 0;
+	size_t nops, nbytes, nout = p->nfresh;
 
 	if (writer_settle(p, true) != 0)
 		return -1;
@@ -960,10 +959,8 @@ commit_write(struct pipeline *p, int64_t t0, bool outputs)
 	store_batch_clear(p->batch);
 	commit_mark(p);
 	commit_done(p, t0, p->fresh, nout, t2 - t1, nops, nbytes);
-	if (outputs) {
-		p->nfresh = 0;
-		p->fresh_bytes = 0;
-	}
+	p->nfresh = 0;
+	p->fresh_bytes = 0;
 	return 0;
 }
 
@@ -1032,7 +1029,7 @@ pipeline_commit(struct pipeline *p, bool metrics, bool all_final)
 		if (!((struct part *)val)->saved &&
 		    !((struct part *)val)->loading)
 			part_save(p, val);
-	return commit_write(p, t0, true);
+	return commit_write(p, t0);
 }
 
 /*
