@@ -262,10 +262,10 @@ if want restart; then
 	PPID_LOAD=$!
 	PIDS+=($PPID_LOAD)
 	# restart_run N [CONFIG LINE...]: sets R_ASSIGN R_ALL R_FIRST R_LOADED
-	# R_RESUME R_RSS R_CACHE (ms, MiB). Without lines: a consumer group
-	# member.
+	# R_RESUME R_RSS R_CACHE R_PARTS (ms, MiB, text). Without lines: a
+	# consumer group member.
 	restart_run() {
-		local n=$1 logf=$W/restart$1.log t0 t
+		local n=$1 logf=$W/restart$1.log t0 t metrics
 		shift
 		# Static membership, and a short session timeout: the local broker
 		# does not hand a static member's partitions back at its rejoin (a
@@ -274,6 +274,10 @@ if want restart; then
 			"session.timeout.ms = 6000" "heartbeat.interval.ms = 500"
 		# debug: the log has a line as each partition is loaded.
 		c=$(LOG_LEVEL=debug conf restart "$W/state-big" restart bench-restart "$@")
+		# Made before the daemon: the polls below read it at once, and
+		# the writer below may open it later (sed failed, stopping the
+		# script under set -e).
+		: >"$logf"
 		t0=$(ms_now)
 		# Each log line with the time it was written (ms, bash's clock:
 		# no fork per line), so that a poll that waits does not move it.
@@ -315,17 +319,18 @@ if want restart; then
 		sleep 3
 		R_RSS=$(awk '/^VmHWM/ { printf "%d", $2 / 1024 }' /proc/$DPID/status 2>/dev/null || true)
 		# The target counts memory beside RocksDB's block cache.
-		R_CACHE=$(curl -s "http://$ADMIN/metrics" | awk '/^activityd_rocksdb_memory_bytes/ &&
-			/kind="block_cache"/ { printf "%d", $NF / 1048576 }')
+		metrics=$(curl -s "http://$ADMIN/metrics")
+		R_CACHE=$(awk '/^activityd_rocksdb_memory_bytes/ &&
+			/kind="block_cache"/ { printf "%d", $NF / 1048576 }' <<<"$metrics")
 		[ -n "$R_CACHE" ] || R_CACHE=0
 		# What the peak holds depends on how long the starts took: the
 		# input opens sessions meanwhile. The state's parts, to compare.
-		R_PARTS=$(curl -s "http://$ADMIN/metrics" | awk '
+		R_PARTS=$(awk '
 			/^activityd_open_sessions / { o = $NF }
 			/^activityd_state_memory_bytes/ {
 				k = $0; sub(/.*kind="/, "", k); sub(/".*/, "", k)
 				p = p sprintf(" %s %d MB,", k, $NF / 1e6) }
-			END { printf "open sessions %d,%s", o, p }')
+			END { printf "open sessions %d,%s", o, p }' <<<"$metrics")
 		[ -n "$R_ASSIGN" ] || R_ASSIGN="n/a"
 		[ -n "$R_RSS" ] || R_RSS="n/a"
 		log "restart $n: assigned $R_ASSIGN ms, all 64 $R_ALL ms, first partition resumed $R_RESUME ms, first record on /metrics $R_FIRST ms, all loaded $R_LOADED ms, VmHWM $R_RSS MiB; $R_PARTS"
